@@ -1,0 +1,44 @@
+# The README's commands live here so the README cannot drift from what runs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format install demo clean
+
+## run: set up everything and start web, worker, scheduler and a local mailbox (Ctrl-C stops all)
+run: $(STAMP)
+	mkdir -p var
+	DEBUG=true $(BIN)/python manage.py migrate --no-input
+	DEBUG=true $(BIN)/python manage.py setup_demo
+	DEBUG=true EMAIL_HOST=127.0.0.1 EMAIL_PORT=1025 SEND_SWEEP_SECONDS=5 PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(BIN)/honcho --procfile Procfile.dev start
+
+## test: install what the tests need and run them
+test: $(STAMP)
+	mkdir -p var
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## lint: ruff (lint + format check) and mypy
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed (python3.11 or python3 on PATH)"; exit 1; }
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version)'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(BIN)/python -c 'import weasyprint' 2>/dev/null || { echo "WeasyPrint needs Pango: apt-get install libpango-1.0-0 libpangoft2-1.0-0 (Debian/Ubuntu) or brew install pango (macOS)"; exit 1; }
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,34 @@
+"""The one NinjaAPI: routers, API-key auth and the mapping of domain errors to HTTP."""
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.security import HttpBearer
+
+from feedback.api import router as metrics_router
+from surveys.api import router as orders_router
+from surveys.domain import shop_for_api_key
+from surveys.errors import DomainError
+from surveys.models import Shop
+
+
+class ApiKeyAuth(HttpBearer):
+    """`Authorization: Bearer <key>`; the request acts for the key's shop."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Shop | None:
+        return shop_for_api_key(token)
+
+
+api = NinjaAPI(
+    title="Bazgasht API",
+    version="1",
+    description="Orders in, surveys out, and the numbers that come back.",
+    auth=ApiKeyAuth(),
+    urls_namespace="api",
+)
+api.add_router("/", orders_router)
+api.add_router("/", metrics_router)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return api.create_response(request, {"detail": error.message}, status=error.status_code)

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from feedback import views
+
+urlpatterns = [
+    path("s/<str:token>/", views.answer, name="answer"),
+    path("s/<str:token>/thanks/", views.answer_thanks, name="answer_thanks"),
+]

@@ -1,0 +1,85 @@
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from surveys.models import ApiKey, Customer, Invitation, Membership, Order, Question, Shop, Survey
+from surveys.queries import shops_of
+
+
+class ShopScopedAdmin(admin.ModelAdmin):
+    """Staff see and pick only rows of the shops they belong to."""
+
+    shop_path = "shop"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.shop_path}__in": shops_of(request.user)})
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "shop" and not request.user.is_superuser:
+            kwargs["queryset"] = shops_of(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Shop)
+class ShopAdmin(ShopScopedAdmin):
+    shop_path = "pk"
+    list_display = ["name", "slug", "timezone", "default_language", "created_at"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(ShopScopedAdmin):
+    list_display = ["user", "shop", "role"]
+    list_filter = ["role"]
+    list_select_related = ["user", "shop"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ShopScopedAdmin):
+    list_display = ["name", "prefix", "shop", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["shop"]
+    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(ShopScopedAdmin):
+    list_display = ["__str__", "email", "phone", "language", "shop", "unsubscribed_at"]
+    list_select_related = ["shop"]
+    search_fields = ["email", "phone", "name"]
+
+
+@admin.register(Order)
+class OrderAdmin(ShopScopedAdmin):
+    list_display = ["external_id", "customer", "total", "currency", "placed_at", "fulfilled_at", "shop"]
+    list_select_related = ["customer", "shop"]
+    search_fields = ["external_id", "customer__email"]
+    raw_id_fields = ["customer"]
+    date_hierarchy = "placed_at"
+
+
+class QuestionInline(admin.TabularInline):
+    model = Question
+    extra = 0
+
+
+@admin.register(Survey)
+class SurveyAdmin(ShopScopedAdmin):
+    list_display = ["name", "shop", "trigger", "delay", "valid_for", "is_active"]
+    list_select_related = ["shop"]
+    inlines = [QuestionInline]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ShopScopedAdmin):
+    list_display = ["pk", "customer", "order", "survey", "status", "send_at", "sent_at", "attempts", "last_error"]
+    list_filter = ["status", "channel"]
+    list_select_related = ["customer", "order", "survey"]
+    search_fields = ["customer__email", "order__external_id"]
+    readonly_fields = ["token_hash", "claimed_at", "sent_at", "attempts", "last_error", "created_at"]
+    raw_id_fields = ["customer", "order"]

@@ -1,0 +1,130 @@
+import random
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from feedback.domain import analyse_response, submit_answer
+from reports.domain import generate_monthly_report, previous_month
+from surveys.domain import CustomerDetails, create_api_key, record_order
+from surveys.models import ApiKey, Invitation, Membership, Question, Shop, Survey
+from surveys.tokens import hash_token, new_token
+
+STAFF_APPS = ["surveys", "feedback", "sentiment", "reports"]
+
+COMMENTS = {
+    "detractor": [
+        "The parcel arrived broken and nobody answered my emails.",
+        "Delivery took three weeks, far too slow.",
+        "Wrong size sent twice. Very disappointing.",
+        "",
+    ],
+    "passive": ["It was fine, nothing special.", "Good product but the packaging was damaged.", ""],
+    "promoter": [
+        "Great quality and fast delivery, thank you!",
+        "Excellent service, I will definitely order again.",
+        "Lovely shop, the support team was very helpful.",
+        "",
+    ],
+}
+NAMES = ["Sara Ahmadi", "Reza Karimi", "Emma Brown", "Ali Rostami", "Mina Jafari", "Noah Wilson", "Leila Hosseini"]
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo shop, a staff login and an API key, and print them."
+
+    def handle(self, *args: object, **options: object) -> None:
+        with transaction.atomic():
+            shop, created = Shop.objects.get_or_create(
+                slug="demo", defaults={"name": "Demo Shop", "brand_name": "Demo Shop", "timezone": "Asia/Tehran"}
+            )
+            if created:
+                survey = Survey.objects.create(shop=shop, name="After purchase", delay=timedelta(0))
+                Question.objects.create(
+                    survey=survey, kind=Question.Kind.NPS, position=0, text="How likely are you to recommend us?"
+                )
+                Question.objects.create(
+                    survey=survey,
+                    kind=Question.Kind.COMMENT,
+                    position=1,
+                    text="What is the main reason for your score?",
+                )
+                self._history(shop, survey)
+            password = secrets.token_urlsafe(9)
+            self._staff_user(shop, password)
+            ApiKey.objects.filter(shop=shop, name="demo", revoked_at__isnull=True).update(revoked_at=timezone.now())
+            _, api_key = create_api_key(shop, name="demo")
+        if created:
+            generate_monthly_report(shop, month=previous_month(timezone.localdate(timezone=shop.tz)))
+        self._print(shop, password, api_key)
+
+    def _staff_user(self, shop: Shop, password: str) -> None:
+        user, _ = get_user_model().objects.get_or_create(username="demo", defaults={"is_staff": True})
+        user.is_staff = True
+        user.set_password(password)
+        user.save()
+        group, _ = Group.objects.get_or_create(name="Shop staff")
+        group.permissions.set(Permission.objects.filter(content_type__app_label__in=STAFF_APPS))
+        user.groups.add(group)
+        Membership.objects.get_or_create(user=user, shop=shop, defaults={"role": Membership.Role.MANAGER})
+
+    def _history(self, shop: Shop, survey: Survey) -> None:
+        """Two months of answered surveys, so the numbers and the report have something to show."""
+        rng = random.Random(7)
+        now = timezone.now()
+        for number in range(1, 81):
+            placed_at = now - timedelta(days=rng.uniform(3, 62))
+            name = rng.choice(NAMES)
+            order, _ = record_order(
+                shop,
+                external_id=f"D-{1000 + number}",
+                customer=CustomerDetails(email=f"customer{number}@example.com", name=name),
+                total=Decimal(rng.randrange(200, 9000)) / 10,
+                currency="EUR",
+                placed_at=placed_at,
+            )
+            invitation = Invitation.objects.filter(order=order).first()
+            if invitation is None:
+                continue
+            sent_at = placed_at + timedelta(hours=2)
+            invitation.status = Invitation.Status.SENT
+            invitation.sent_at = sent_at
+            invitation.expires_at = sent_at + survey.valid_for
+            invitation.token_hash = hash_token(new_token())
+            invitation.save()
+            if rng.random() < 0.25:
+                continue  # Not everyone answers.
+            score = rng.choices(range(11), weights=[2, 1, 1, 2, 2, 3, 4, 7, 9, 10, 9])[0]
+            band = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
+            response = submit_answer(invitation, score=score, comment=rng.choice(COMMENTS[band]))
+            response.submitted_at = sent_at + timedelta(hours=rng.uniform(1, 48))
+            response.save(update_fields=["submitted_at"])
+            analyse_response(response)
+
+    def _print(self, shop: Shop, password: str, api_key: str) -> None:
+        base = settings.PUBLIC_URL
+        placed_at = timezone.now().isoformat(timespec="seconds")
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    self.style.SUCCESS(f"Bazgasht demo shop '{shop.name}' is ready."),
+                    f"  Staff login   {base}/admin/   user: demo   password: {password}",
+                    f"  API docs      {base}/api/v1/docs",
+                    f"  API key       {api_key}",
+                    "  Try it:",
+                    f"    curl -X POST {base}/api/v1/orders -H 'Authorization: Bearer {api_key}' \\",
+                    '      -H \'Content-Type: application/json\' -d \'{"external_id": "A-1", "total": "49.90",',
+                    f'      "currency": "EUR", "placed_at": "{placed_at}",',
+                    '      "customer": {"email": "you@example.com", "name": "You"}}\'',
+                    "  The survey email appears below in the 'mail' log within seconds; open its link to answer.",
+                    "",
+                ]
+            )
+        )

@@ -1,0 +1,180 @@
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test import Client
+
+from surveys.domain import create_api_key
+from tests.factories import SurveyFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # On CI the suite must run on the real services; a missing one is a failure, not a skip.
+    if not IN_CI:
+        return
+    problems = []
+    if django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        problems.append("DATABASE_URL must point at PostgreSQL on CI")
+    if not django_settings.REDIS_URL:
+        problems.append("REDIS_URL must be set on CI")
+    else:
+        import redis
+
+        try:
+            redis.Redis.from_url(django_settings.REDIS_URL, socket_connect_timeout=3).ping()
+        except redis.RedisError as error:
+            problems.append(f"Redis at {django_settings.REDIS_URL} does not answer: {error}")
+    if problems:
+        raise pytest.UsageError("; ".join(problems))
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+# --- SMTP: a real server on a free local port ------------------------------------------
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._arrived = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self._arrived:
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+            self._arrived.notify_all()
+        return "250 OK"
+
+    def wait_for(self, count: int, *, timeout: float = 30) -> list[EmailMessage]:
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
+        assert len(self.messages) >= count, f"expected {count} email(s), got {len(self.messages)}"
+        return self.messages
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def mailbox(settings: Any) -> Iterator[Mailbox]:
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+def body_of(message: EmailMessage, subtype: str = "plain") -> str:
+    part = message.get_body(preferencelist=(subtype,))
+    assert part is not None
+    return part.get_content()
+
+
+# --- Shops and API clients -------------------------------------------------------------
+
+
+@pytest.fixture
+def survey(db: None) -> Any:
+    return SurveyFactory()
+
+
+@pytest.fixture
+def shop(survey: Any) -> Any:
+    return survey.shop
+
+
+@pytest.fixture
+def api(shop: Any) -> Client:
+    _, key = create_api_key(shop, name="test")
+    return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+@pytest.fixture
+def other_api(db: None) -> Client:
+    _, key = create_api_key(SurveyFactory().shop, name="other")
+    return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+# --- A real Celery worker (with its beat) in its own process ----------------------------
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None, mailbox: Mailbox, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`celery worker -B` against the test database, the test broker and the test's SMTP server."""
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.conf.task_default_queue)
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_QUEUE": app.conf.task_default_queue,
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(django_settings.EMAIL_PORT),
+        "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
+        "SEND_SWEEP_SECONDS": "1",
+        "DEBUG": "true",
+    }
+    if not django_settings.REDIS_URL:
+        env["CELERY_BROKER_DIR"] = str(Path(django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]).parent)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "--pool=solo", "--loglevel=INFO",
+             f"--schedule={tmp_path / 'beat-schedule'}", "--without-mingle", "--without-gossip"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            yield worker
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+            # Shown by pytest only when the test failed.
+            print(log.read_text(errors="replace")[-20_000:])
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float = 30, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -1,0 +1,80 @@
+"""The whole loop across real parts: API → worker → SMTP → answer page → worker → API → PDF."""
+
+import re
+from datetime import date
+from io import BytesIO
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from pypdf import PdfReader
+
+from feedback.models import FollowUp
+from reports.models import ReportRun
+from reports.tasks import generate_monthly_report
+from sentiment.models import SentimentScore
+from tests.conftest import body_of, wait_until
+
+
+@pytest.mark.django_db(transaction=True)
+def test_order_to_flagged_customer_in_the_monthly_report(celery_worker, mailbox, api, shop):
+    # An order arrives through the API.
+    created = api.post(
+        "/api/v1/orders",
+        {
+            "external_id": "A-1001",
+            "total": "129.00",
+            "currency": "EUR",
+            "placed_at": timezone.now().isoformat(),
+            "customer": {"email": "Nasrin@Example.com", "name": "Nasrin Tehrani"},
+        },
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["invitations"][0]["status"] == "scheduled"
+
+    # The worker's scheduler finds it due and a real SMTP server receives the invitation.
+    [message] = mailbox.wait_for(1)
+    assert message["To"] == "nasrin@example.com"
+    assert "A-1001" in message["Subject"]
+    link = re.search(r"https?://\S+/s/\S+/", body_of(message)).group(0)
+    assert link in body_of(message, "html")
+
+    # The customer answers by the link.
+    customer = Client()
+    page = customer.get(urlsplit(link).path)
+    assert page.status_code == 200
+    assert "How likely are you to recommend" in page.content.decode()
+    answered = customer.post(
+        urlsplit(link).path, {"score": "3", "comment": "The parcel arrived broken and support never answered."}
+    )
+    assert answered.status_code == 302
+
+    # The worker scores the comment and flags the detractor.
+    follow_up = wait_until(lambda: FollowUp.objects.select_related("response__customer").first(), what="a FollowUp")
+    assert follow_up.reasons == ["detractor"]
+    assert follow_up.response.customer.email == "nasrin@example.com"
+    sentiment = SentimentScore.objects.get(answer__response=follow_up.response)
+    assert sentiment.label == "negative"
+    assert sentiment.polarity < 0
+
+    # The numbers reflect it.
+    nps = api.get("/api/v1/metrics/nps").json()
+    assert nps["responses"] == 1
+    assert nps["detractors"] == 1
+    assert nps["nps"] == -100.0
+
+    # The monthly report, rendered by the worker, names the flagged customer.
+    month = timezone.now().astimezone(shop.tz).date().replace(day=1)
+    generate_monthly_report.delay(shop_id=shop.pk, month=month.isoformat())
+    run = wait_until(
+        lambda: ReportRun.objects.filter(shop=shop, period=month, status=ReportRun.Status.DONE).first(),
+        what="the monthly report",
+    )
+    with run.file.open("rb") as pdf:
+        text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf.read())).pages)
+    assert "Nasrin Tehrani" in text
+    assert "nasrin@example.com" in text
+    assert "-100" in text
+    assert date.today().strftime("%Y") in text
