@@ -1,12 +1,12 @@
 """Querysets scoped to what one shop, or one staff user, may see."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from surveys.models import Order, Shop
 
 
-def shops_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Shop]:
+def shops_of(user: User | AnonymousUser) -> QuerySet[Shop]:
     if not user.is_authenticated:
         return Shop.objects.none()
     if user.is_superuser:
