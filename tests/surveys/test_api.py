@@ -1,0 +1,138 @@
+import json
+
+import pytest
+
+from surveys.models import Customer, Invitation, Order
+
+
+def order_payload(**overrides: object) -> dict[str, object]:
+    payload: dict[str, object] = {
+        "external_id": "A-1001",
+        "total": "129.00",
+        "currency": "eur",
+        "placed_at": "2026-11-20T10:00:00+03:30",
+        "customer": {"email": "Sara@Example.com", "name": "Sara Ahmadi", "language": "fa"},
+    }
+    payload.update(overrides)
+    return payload
+
+
+def post_order(client, payload: object):
+    body = payload if isinstance(payload, str) else json.dumps(payload)
+    return client.post("/api/v1/orders", body, content_type="application/json")
+
+
+@pytest.mark.django_db
+def test_create_order_stores_it_and_schedules_a_survey(api, shop, survey, time_machine):
+    time_machine.move_to("2026-11-20T07:00:00Z", tick=False)
+
+    response = post_order(api, order_payload())
+
+    assert response.status_code == 201
+    order = Order.objects.get()
+    assert (order.shop, order.external_id, str(order.total), order.currency) == (shop, "A-1001", "129.00", "EUR")
+    assert (order.customer.email, order.customer.name, order.customer.language) == (
+        "sara@example.com",
+        "Sara Ahmadi",
+        "fa",
+    )
+    invitation = Invitation.objects.get()
+    assert (invitation.order, invitation.survey, invitation.status) == (order, survey, "scheduled")
+    assert response.json()["invitations"] == [
+        {
+            "id": invitation.pk,
+            "survey_id": survey.pk,
+            "channel": "email",
+            "status": "scheduled",
+            "send_at": "2026-11-20T07:00:00Z",
+            "sent_at": None,
+        }
+    ]
+
+
+@pytest.mark.django_db
+def test_create_order_twice_keeps_one_order_and_one_invitation(api):
+    first = post_order(api, order_payload())
+    second = post_order(api, order_payload(total="999.00"))
+
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.json()["id"] == first.json()["id"]
+    assert second.json()["total"] == "129.00"
+    assert Order.objects.count() == 1
+    assert Invitation.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_create_order_for_a_returning_customer_reuses_the_customer(api):
+    post_order(api, order_payload(external_id="A-1"))
+    post_order(api, order_payload(external_id="A-2", customer={"email": "sara@example.com"}))
+
+    assert Customer.objects.count() == 1
+    assert Order.objects.filter(customer__email="sara@example.com").count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("payload", "status", "message"),
+    [
+        ('{"external_id": "A-1", ', 400, "Cannot parse request body"),
+        (order_payload(coupon="FREE"), 422, "coupon"),
+        (order_payload(customer={"email": "not-an-email"}), 422, "email"),
+        (order_payload(total="-5.00"), 422, "total"),
+        (order_payload(placed_at="2026-11-20T10:00:00"), 422, "UTC offset"),
+        (order_payload(currency="euro"), 422, "currency"),
+        (order_payload(external_id=""), 422, "external_id"),
+        (order_payload(external_id="x" * 101), 422, "external_id"),
+        (order_payload(customer={"email": "a@example.com", "name": "n" * 201}), 422, "name"),
+    ],
+    ids=["malformed-json", "unknown-field", "bad-email", "negative-total", "naive-time", "bad-currency",
+         "empty-id", "long-id", "long-name"],
+)  # fmt: skip
+def test_create_order_rejects_bad_input_and_stores_nothing(api, payload, status, message):
+    response = post_order(api, payload)
+
+    assert response.status_code == status
+    assert message in response.content.decode()
+    assert Order.objects.count() == 0
+    assert Customer.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_api_without_a_valid_key_is_refused(client, shop):
+    response = post_order(client, order_payload())
+    revoked = client.get("/api/v1/metrics/nps", headers={"Authorization": "Bearer bz_nonsense"})
+
+    assert (response.status_code, revoked.status_code) == (401, 401)
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_another_shops_key_cannot_read_or_change_an_order(api, other_api, shop):
+    post_order(api, order_payload())
+
+    read = other_api.get("/api/v1/orders/A-1001")
+    written = post_order(other_api, order_payload(total="1.00", customer={"email": "intruder@example.com"}))
+
+    assert read.status_code == 404
+    assert read.json() == {"detail": "no such order"}
+    assert written.status_code == 201  # The other shop's own order with that number.
+    mine = Order.objects.get(shop=shop)
+    assert (str(mine.total), mine.customer.email) == ("129.00", "sara@example.com")
+    assert api.get("/api/v1/orders/A-1001").json()["total"] == "129.00"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("surveys", [1, 3])
+def test_get_order_queries_do_not_grow_with_invitations(api, shop, surveys, django_assert_num_queries):
+    from tests.factories import SurveyFactory
+
+    for _ in range(surveys - 1):
+        SurveyFactory(shop=shop)
+    post_order(api, order_payload())
+    assert Invitation.objects.count() == surveys
+
+    # key look-up, order, invitations (the key was stamped as used by the POST)
+    with django_assert_num_queries(3):
+        response = api.get("/api/v1/orders/A-1001")
+
+    assert len(response.json()["invitations"]) == surveys

@@ -1,0 +1,180 @@
+import re
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from surveys import domain
+from surveys.domain import CustomerDetails, record_order, send_due_invitations
+from surveys.models import Invitation
+from surveys.tokens import hash_token
+from tests.conftest import body_of, free_port
+from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
+
+
+def new_order(shop, *, external_id: str = "A-1", placed_at=None, email: str = "sara@example.com"):
+    order, _ = record_order(
+        shop,
+        external_id=external_id,
+        customer=CustomerDetails(email=email, name="Sara"),
+        total=Decimal("10.00"),
+        currency="EUR",
+        placed_at=placed_at or timezone.now(),
+    )
+    return order
+
+
+@pytest.mark.django_db
+def test_send_due_invitations_emails_a_link_whose_token_is_stored_hashed(shop, mailbox):
+    order = new_order(shop)
+
+    assert send_due_invitations() == 1
+
+    [message] = mailbox.messages
+    invitation = Invitation.objects.get(order=order)
+    token = re.search(r"/s/([\w-]+)/", body_of(message)).group(1)
+    assert invitation.status == "sent"
+    assert invitation.sent_at is not None
+    assert invitation.token_hash == hash_token(token)
+    assert token not in invitation.token_hash
+    assert len(token) >= 43  # 256 random bits, URL-safe
+    assert invitation.expires_at == invitation.claimed_at + invitation.survey.valid_for
+    assert message["To"] == "sara@example.com"
+    assert "?score=10" in body_of(message, "html")
+
+
+@pytest.mark.django_db
+def test_send_due_invitations_waits_for_send_at(survey, mailbox, time_machine):
+    survey.delay = timedelta(days=7)
+    survey.save()
+    time_machine.move_to("2026-11-01T12:00:00Z", tick=False)
+    new_order(survey.shop)
+
+    time_machine.move_to("2026-11-08T11:59:00Z", tick=False)
+    early = send_due_invitations()
+    time_machine.move_to("2026-11-08T12:00:00Z", tick=False)
+    due = send_due_invitations()
+
+    assert (early, due) == (0, 1)
+    assert len(mailbox.messages) == 1
+
+
+@pytest.mark.django_db
+def test_the_same_order_twice_sends_one_email(shop, mailbox):
+    new_order(shop)
+    new_order(shop)
+
+    send_due_invitations()
+    send_due_invitations()
+
+    assert len(mailbox.messages) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_sweeps_send_each_invitation_once(shop, mailbox):
+    for number in range(20):
+        new_order(shop, external_id=f"A-{number}", email=f"c{number}@example.com")
+    start = threading.Barrier(2)
+    claimed: list[int] = []
+
+    def sweep() -> None:
+        start.wait()
+        try:
+            claimed.append(send_due_invitations())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(claimed) == 20
+    assert sorted(message["To"] for message in mailbox.messages) == sorted(f"c{n}@example.com" for n in range(20))
+    assert Invitation.objects.filter(status="sent").count() == 20
+
+
+@pytest.mark.django_db
+def test_claim_is_won_by_one_caller_only(shop):
+    invitation = InvitationFactory(survey__shop=shop, shop=shop)
+    now = timezone.now()
+
+    assert domain.claim_invitation(invitation.pk, now=now) is True
+    assert domain.claim_invitation(invitation.pk, now=now) is False
+
+
+@pytest.mark.django_db
+def test_a_claim_abandoned_by_a_dead_worker_is_taken_again_after_the_lease(shop, mailbox, time_machine):
+    time_machine.move_to("2026-11-01T12:00:00Z", tick=False)
+    invitation = InvitationFactory(survey__shop=shop, shop=shop)
+    assert domain.claim_invitation(invitation.pk, now=timezone.now())  # …and the worker dies here.
+
+    time_machine.move_to(timezone.now() + domain.CLAIM_LEASE - timedelta(seconds=1), tick=False)
+    assert send_due_invitations() == 0
+    time_machine.move_to(timezone.now() + timedelta(seconds=2), tick=False)
+    assert send_due_invitations() == 1
+
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.attempts, len(mailbox.messages)) == ("sent", 2, 1)
+
+
+@pytest.mark.django_db
+def test_smtp_down_retries_with_backoff_then_records_failure(shop, settings, time_machine):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
+    time_machine.move_to("2026-11-01T12:00:00Z", tick=False)
+    invitation = InvitationFactory(survey__shop=shop, shop=shop)
+
+    with pytest.raises(ConnectionRefusedError):
+        send_due_invitations()  # Opening the connection fails: the whole sweep waits for the next beat.
+    domain.claim_invitation(invitation.pk, now=timezone.now())
+    invitation.refresh_from_db()
+    domain.send_invitation(invitation, connection=domain.get_connection(fail_silently=False), now=timezone.now())
+
+    invitation.refresh_from_db()
+    assert invitation.status == "scheduled"
+    assert invitation.send_at == timezone.now() + timedelta(minutes=2)
+    assert "Connection refused" in invitation.last_error
+
+    Invitation.objects.filter(pk=invitation.pk).update(attempts=domain.MAX_SEND_ATTEMPTS - 1)
+    domain.claim_invitation(invitation.pk, now=invitation.send_at)
+    invitation.refresh_from_db()
+    domain.send_invitation(invitation, connection=domain.get_connection(), now=invitation.send_at)
+
+    invitation.refresh_from_db()
+    assert invitation.status == "failed"
+    assert invitation.last_error.startswith("gave up")
+
+
+@pytest.mark.django_db
+def test_unsubscribed_customers_get_no_invitation(shop):
+    customer = CustomerFactory(shop=shop, unsubscribed_at=timezone.now())
+    order = OrderFactory(shop=shop, customer=customer)
+
+    assert domain.schedule_invitations(order) == []
+
+
+@pytest.mark.django_db
+def test_a_historical_order_whose_survey_would_arrive_closed_is_not_surveyed(shop):
+    order = new_order(shop, placed_at=timezone.now() - timedelta(days=60))
+
+    assert list(order.invitations.all()) == []
+
+
+@pytest.mark.django_db
+def test_an_order_without_email_is_stored_but_not_surveyed(shop):
+    order, created = record_order(
+        shop,
+        external_id="A-9",
+        customer=CustomerDetails(),
+        total=Decimal("5"),
+        currency="EUR",
+        placed_at=timezone.now(),
+    )
+
+    assert created
+    assert list(order.invitations.all()) == []
