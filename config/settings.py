@@ -146,6 +146,8 @@ else:
         "data_folder_out": str(_broker_dir / "queue"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # Seconds between looks at the folder when it is empty.
+        "polling_interval": 0.2,
     }
 # Several installations (or a test run beside a dev server) can share one broker.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "bazgasht-test" if TESTING else "bazgasht")
