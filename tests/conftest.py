@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test import Client
 
 from surveys.domain import create_api_key
+from surveys.models import Membership
 from tests.factories import SurveyFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +120,19 @@ def api(shop: Any) -> Client:
 def other_api(db: None) -> Client:
     _, key = create_api_key(SurveyFactory().shop, name="other")
     return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+@pytest.fixture
+def staff_of(db: None) -> Callable[[Any], User]:
+    """A staff user with a manager membership in the given shop."""
+
+    def make(shop) -> User:
+        user = User.objects.create_user(f"staff-{shop.slug}", password="a-long-test-password", is_staff=True)
+        user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["surveys", "reports"]))
+        Membership.objects.create(user=user, shop=shop, role=Membership.Role.MANAGER)
+        return user
+
+    return make
 
 
 # --- A real Celery worker (with its beat) in its own process ----------------------------

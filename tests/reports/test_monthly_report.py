@@ -118,3 +118,17 @@ def test_monthly_reports_start_once_after_seven_on_the_first(db, time_machine):
     assert start_due_monthly_reports() == 0
 
     assert list(ReportRun.objects.values_list("shop", "period", "status")) == [(shop.pk, date(2026, 10, 1), "pending")]
+
+
+def test_reports_download_only_for_their_shop(client, staff_of):
+    mine, theirs = ShopFactory(), ShopFactory()
+    my_report = generate_monthly_report(mine, month=date(2026, 10, 1))
+    their_report = generate_monthly_report(theirs, month=date(2026, 10, 1))
+    client.force_login(staff_of(mine))
+
+    ok = client.get(f"/reports/{my_report.pk}/download/")
+    hidden = client.get(f"/reports/{their_report.pk}/download/")
+
+    assert ok.status_code == 200
+    assert b"".join(ok.streaming_content).startswith(b"%PDF")
+    assert hidden.status_code == 404
