@@ -1,10 +1,14 @@
+from typing import Any
+
 from django.http import HttpRequest
 from ninja import Router, Status
+from pydantic import ValidationError
 
 from surveys import domain
 from surveys.errors import NotFound
+from surveys.models import Order, Shop
 from surveys.queries import orders_of
-from surveys.schemas import OrderIn, OrderOut
+from surveys.schemas import BulkOrderResult, BulkOrdersIn, BulkOrdersOut, OrderIn, OrderOut
 
 router = Router(tags=["orders"])
 
@@ -13,9 +17,35 @@ router = Router(tags=["orders"])
 def create_order(request: HttpRequest, payload: OrderIn) -> Status:
     """Record an order and schedule its surveys. Idempotent on `external_id`:
     posting the same order again answers 200 with the stored order and changes nothing."""
+    order, created = _record(request.auth, payload)  # type: ignore[attr-defined]
+    return Status(201 if created else 200, order)
+
+
+@router.post("/orders/bulk", response=BulkOrdersOut)
+def create_orders(request: HttpRequest, payload: BulkOrdersIn) -> dict[str, Any]:
+    """Record up to 1,000 orders. Each is answered on its own, in the order sent:
+    created, duplicate (already stored, nothing changed) or rejected with the reasons."""
+    results = [_record_item(request.auth, index, item) for index, item in enumerate(payload.orders)]  # type: ignore[attr-defined]
+    return {
+        "created": sum(result.status == "created" for result in results),
+        "duplicates": sum(result.status == "duplicate" for result in results),
+        "rejected": sum(result.status == "rejected" for result in results),
+        "results": results,
+    }
+
+
+@router.get("/orders/{external_id}", response=OrderOut)
+def get_order(request: HttpRequest, external_id: str) -> object:
+    order = orders_of(request.auth).prefetch_related("invitations").filter(external_id=external_id).first()  # type: ignore[attr-defined]
+    if order is None:
+        raise NotFound("no such order")
+    return order
+
+
+def _record(shop: Shop, payload: OrderIn) -> tuple[Order, bool]:
     customer = payload.customer
-    order, created = domain.record_order(
-        request.auth,  # type: ignore[attr-defined]
+    return domain.record_order(
+        shop,
         external_id=payload.external_id,
         customer=domain.CustomerDetails(
             email=customer.email or "", phone=customer.phone or "", name=customer.name, language=customer.language or ""
@@ -25,12 +55,18 @@ def create_order(request: HttpRequest, payload: OrderIn) -> Status:
         placed_at=payload.placed_at,
         fulfilled_at=payload.fulfilled_at,
     )
-    return Status(201 if created else 200, order)
 
 
-@router.get("/orders/{external_id}", response=OrderOut)
-def get_order(request: HttpRequest, external_id: str) -> object:
-    order = orders_of(request.auth).prefetch_related("invitations").filter(external_id=external_id).first()  # type: ignore[attr-defined]
-    if order is None:
-        raise NotFound("no such order")
-    return order
+def _record_item(shop: Shop, index: int, item: object) -> BulkOrderResult:
+    external_id = item.get("external_id") if isinstance(item, dict) else None
+    external_id = external_id if isinstance(external_id, str) else None
+    try:
+        order, created = _record(shop, OrderIn.model_validate(item))
+    except ValidationError as error:
+        messages = [f"{'.'.join(map(str, e['loc'])) or 'order'}: {e['msg']}" for e in error.errors()]
+        return BulkOrderResult(index=index, external_id=external_id, status="rejected", errors=messages)
+    except domain.InvalidOrder as error:
+        return BulkOrderResult(index=index, external_id=external_id, status="rejected", errors=[error.message])
+    return BulkOrderResult(
+        index=index, external_id=order.external_id, status="created" if created else "duplicate", order_id=order.pk
+    )

@@ -1,6 +1,6 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Field, Schema
 from pydantic import ConfigDict, EmailStr, model_validator
@@ -56,3 +56,25 @@ class OrderOut(Schema):
     @staticmethod
     def resolve_invitations(order: object) -> list[object]:
         return list(order.invitations.all())  # type: ignore[attr-defined]
+
+
+class BulkOrdersIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    # Items are checked one by one (see OrderIn), so one bad row never loses the others.
+    orders: list[Any] = Field(..., min_length=1, max_length=1000)
+
+
+class BulkOrderResult(Schema):
+    index: int
+    external_id: str | None
+    status: Literal["created", "duplicate", "rejected"]
+    order_id: int | None = None
+    errors: list[str] = []
+
+
+class BulkOrdersOut(Schema):
+    created: int
+    duplicates: int
+    rejected: int
+    results: list[BulkOrderResult]

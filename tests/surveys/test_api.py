@@ -136,3 +136,49 @@ def test_get_order_queries_do_not_grow_with_invitations(api, shop, surveys, djan
         response = api.get("/api/v1/orders/A-1001")
 
     assert len(response.json()["invitations"]) == surveys
+
+
+@pytest.mark.django_db
+def test_bulk_orders_answers_each_item_and_keeps_the_good_ones(api):
+    post_order(api, order_payload(external_id="OLD-1"))
+    batch = {
+        "orders": [
+            order_payload(external_id="B-1", customer={"email": "b1@example.com"}),
+            order_payload(external_id="B-2", customer={"email": "not-an-email"}),
+            order_payload(external_id="OLD-1"),
+            order_payload(external_id="B-3", total="-1", customer={"email": "b3@example.com"}),
+            order_payload(external_id="B-1", customer={"email": "b1@example.com"}),
+            "not an object",
+        ]
+    }
+
+    response = api.post("/api/v1/orders/bulk", json.dumps(batch), content_type="application/json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["created"], body["duplicates"], body["rejected"]) == (1, 2, 3)
+    assert [(r["index"], r["external_id"], r["status"]) for r in body["results"]] == [
+        (0, "B-1", "created"),
+        (1, "B-2", "rejected"),
+        (2, "OLD-1", "duplicate"),
+        (3, "B-3", "rejected"),
+        (4, "B-1", "duplicate"),
+        (5, None, "rejected"),
+    ]
+    assert "customer.email" in body["results"][1]["errors"][0]
+    assert "total" in body["results"][3]["errors"][0]
+    assert body["results"][0]["order_id"] == Order.objects.get(external_id="B-1").pk
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["B-1", "OLD-1"]
+    assert Invitation.objects.count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("count", "status"), [(0, 422), (1001, 422)])
+def test_bulk_orders_takes_one_to_a_thousand(api, count, status):
+    batch = {"orders": [order_payload(external_id=f"B-{n}") for n in range(count)]}
+
+    response = api.post("/api/v1/orders/bulk", json.dumps(batch), content_type="application/json")
+
+    assert response.status_code == status
+    assert "orders" in response.content.decode()
+    assert Order.objects.count() == 0
