@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -153,82 +153,112 @@ def schedule_invitations(order: Order, *, now: datetime | None = None) -> list[I
 # --- Surveys out -------------------------------------------------------------------
 
 
-def claim_invitation(invitation_id: int, *, now: datetime) -> bool:
-    """Take a due invitation for sending; exactly one caller ever wins a given row."""
-    stale = now - CLAIM_LEASE
-    return (
-        Invitation.objects.filter(pk=invitation_id)
-        .filter(
-            Q(status=Invitation.Status.SCHEDULED, send_at__lte=now)
-            | Q(status=Invitation.Status.SENDING, claimed_at__lt=stale)
-        )
-        .update(status=Invitation.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-        == 1
+@dataclass(frozen=True)
+class ClaimedInvitation:
+    invitation: Invitation
+    token: str  # The link token in clear: it lives only until the email is sent.
+
+
+def _due(now: datetime) -> Q:
+    # Scheduled rows whose time has come, and claims whose worker vanished.
+    return Q(status=Invitation.Status.SCHEDULED, send_at__lte=now) | Q(
+        status=Invitation.Status.SENDING, claimed_at__lt=now - CLAIM_LEASE
     )
 
 
-def due_invitation_ids(*, now: datetime, limit: int) -> list[int]:
-    stale = now - CLAIM_LEASE
-    return list(
-        Invitation.objects.filter(
-            Q(status=Invitation.Status.SCHEDULED, send_at__lte=now)
-            | Q(status=Invitation.Status.SENDING, claimed_at__lt=stale)
-        )
-        .order_by("send_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitation]:
+    """Take up to `limit` due invitations for sending, each with a fresh link token.
 
-
-def send_due_invitations(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Claim and send up to `limit` due invitations over one SMTP connection.
-
-    Returns how many were claimed. Safe to run in several workers at once: each
-    row is claimed by one of them only.
+    Each row goes to exactly one caller: rows another sweep holds are skipped
+    (SKIP LOCKED on PostgreSQL; SQLite lets one writer in at a time). The token's
+    hash and the expiry are stored with the claim, so the link works the moment
+    the email lands.
     """
-    now = now or timezone.now()
-    claimed = 0
-    with get_connection() as connection:
-        for invitation_id in due_invitation_ids(now=now, limit=limit):
-            if not claim_invitation(invitation_id, now=now):
-                continue
-            claimed += 1
-            invitation = Invitation.objects.select_related("shop", "customer", "order", "survey").get(pk=invitation_id)
-            send_invitation(invitation, connection=connection, now=now)
+    with transaction.atomic():
+        ids = list(
+            Invitation.objects.filter(_due(now))
+            .order_by("send_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        invitations = list(
+            Invitation.objects.filter(pk__in=ids)
+            .select_related("shop", "customer", "order", "survey")
+            .order_by("send_at")
+        )
+        claimed = []
+        for invitation in invitations:
+            token = new_token()
+            invitation.status = Invitation.Status.SENDING
+            invitation.claimed_at = now
+            invitation.attempts += 1
+            invitation.token_hash = hash_token(token)
+            invitation.expires_at = now + invitation.survey.valid_for
+            claimed.append(ClaimedInvitation(invitation, token))
+        Invitation.objects.bulk_update(
+            invitations, ["status", "claimed_at", "attempts", "token_hash", "expires_at"], batch_size=500
+        )
     return claimed
 
 
-def send_invitation(invitation: Invitation, *, connection: BaseEmailBackend, now: datetime) -> None:
+def send_due_invitations(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Claim up to `limit` due invitations and send them over one SMTP connection.
+
+    Returns how many were claimed. Safe to run in several workers at once. When the
+    SMTP server cannot be reached, the claimed rows go back with a backoff and the
+    error is raised for the task to log.
+    """
+    now = now or timezone.now()
+    claimed = claim_due_invitations(now=now, limit=limit)
+    if not claimed:
+        return 0
+    connection = get_connection()
+    try:
+        connection.open()
+    except (smtplib.SMTPException, OSError) as error:
+        for item in claimed:
+            _retry_later(item.invitation, error=error, now=now)
+        raise
+    try:
+        for item in claimed:
+            send_invitation(item.invitation, token=item.token, connection=connection, now=now)
+    finally:
+        connection.close()
+    return len(claimed)
+
+
+def send_invitation(invitation: Invitation, *, token: str, connection: BaseEmailBackend, now: datetime) -> None:
     """Email a claimed invitation.
 
-    Side effects: stores the link token's hash and the expiry before sending (so the
-    link works the moment the email lands), then marks the row sent; on an SMTP error
-    puts it back with a backoff, or marks it failed when retrying cannot help.
+    Side effects: marks the row sent; on an SMTP error puts it back with a backoff,
+    or marks it failed when retrying cannot help (a refused address, too many tries).
     """
     customer = invitation.customer
     if customer.unsubscribed_at is not None or not customer.email:
         _finish(invitation, status=Invitation.Status.CANCELLED, error="customer cannot be emailed")
         return
-    token = new_token()
-    invitation.token_hash = hash_token(token)
-    invitation.expires_at = now + invitation.survey.valid_for
-    invitation.save(update_fields=["token_hash", "expires_at"])
     try:
         build_invitation_email(invitation, token=token, connection=connection).send()
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
         _finish(invitation, status=Invitation.Status.FAILED, error=f"rejected: {error}")
     except (smtplib.SMTPException, OSError) as error:
-        if invitation.attempts >= MAX_SEND_ATTEMPTS:
-            _finish(invitation, status=Invitation.Status.FAILED, error=f"gave up: {error}")
-        else:
-            backoff = timedelta(minutes=2**invitation.attempts)
-            Invitation.objects.filter(pk=invitation.pk).update(
-                status=Invitation.Status.SCHEDULED, send_at=now + backoff, last_error=str(error)[:500]
-            )
-        log.warning("invitation %s not sent (attempt %s): %s", invitation.pk, invitation.attempts, error)
+        _retry_later(invitation, error=error, now=now)
     else:
         Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.SENDING).update(
             status=Invitation.Status.SENT, sent_at=timezone.now(), last_error=""
         )
+
+
+def _retry_later(invitation: Invitation, *, error: Exception, now: datetime) -> None:
+    log.warning("invitation %s not sent (attempt %s): %s", invitation.pk, invitation.attempts, error)
+    if invitation.attempts >= MAX_SEND_ATTEMPTS:
+        _finish(invitation, status=Invitation.Status.FAILED, error=f"gave up: {error}")
+        return
+    Invitation.objects.filter(pk=invitation.pk).update(
+        status=Invitation.Status.SCHEDULED,
+        send_at=now + timedelta(minutes=2**invitation.attempts),
+        last_error=str(error)[:500],
+    )
 
 
 def _finish(invitation: Invitation, *, status: str, error: str) -> None:

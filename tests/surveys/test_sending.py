@@ -103,15 +103,21 @@ def test_claim_is_won_by_one_caller_only(shop):
     invitation = InvitationFactory(survey__shop=shop, shop=shop)
     now = timezone.now()
 
-    assert domain.claim_invitation(invitation.pk, now=now) is True
-    assert domain.claim_invitation(invitation.pk, now=now) is False
+    first = domain.claim_due_invitations(now=now, limit=10)
+    second = domain.claim_due_invitations(now=now, limit=10)
+
+    assert [item.invitation for item in first] == [invitation]
+    assert second == []
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.attempts) == ("sending", 1)
+    assert invitation.token_hash == hash_token(first[0].token)
 
 
 @pytest.mark.django_db
 def test_a_claim_abandoned_by_a_dead_worker_is_taken_again_after_the_lease(shop, mailbox, time_machine):
     time_machine.move_to("2026-11-01T12:00:00Z", tick=False)
     invitation = InvitationFactory(survey__shop=shop, shop=shop)
-    assert domain.claim_invitation(invitation.pk, now=timezone.now())  # …and the worker dies here.
+    assert domain.claim_due_invitations(now=timezone.now(), limit=10)  # …and the worker dies here.
 
     time_machine.move_to(timezone.now() + domain.CLAIM_LEASE - timedelta(seconds=1), tick=False)
     assert send_due_invitations() == 0
@@ -130,24 +136,22 @@ def test_smtp_down_retries_with_backoff_then_records_failure(shop, settings, tim
     invitation = InvitationFactory(survey__shop=shop, shop=shop)
 
     with pytest.raises(ConnectionRefusedError):
-        send_due_invitations()  # Opening the connection fails: the whole sweep waits for the next beat.
-    domain.claim_invitation(invitation.pk, now=timezone.now())
-    invitation.refresh_from_db()
-    domain.send_invitation(invitation, connection=domain.get_connection(fail_silently=False), now=timezone.now())
+        send_due_invitations()
 
     invitation.refresh_from_db()
-    assert invitation.status == "scheduled"
+    assert (invitation.status, invitation.attempts) == ("scheduled", 1)
     assert invitation.send_at == timezone.now() + timedelta(minutes=2)
     assert "Connection refused" in invitation.last_error
 
     Invitation.objects.filter(pk=invitation.pk).update(attempts=domain.MAX_SEND_ATTEMPTS - 1)
-    domain.claim_invitation(invitation.pk, now=invitation.send_at)
-    invitation.refresh_from_db()
-    domain.send_invitation(invitation, connection=domain.get_connection(), now=invitation.send_at)
+    time_machine.move_to(invitation.send_at, tick=False)
+    with pytest.raises(ConnectionRefusedError):
+        send_due_invitations()
 
     invitation.refresh_from_db()
     assert invitation.status == "failed"
     assert invitation.last_error.startswith("gave up")
+    assert send_due_invitations() == 0
 
 
 @pytest.mark.django_db
