@@ -155,6 +155,22 @@ def test_smtp_down_retries_with_backoff_then_records_failure(shop, settings, tim
 
 
 @pytest.mark.django_db
+def test_a_refused_address_fails_at_once_and_the_rest_of_the_batch_goes_out(shop, mailbox):
+    refused = new_order(shop, external_id="A-1", email="nobody@example.com").invitations.get()
+    accepted = new_order(shop, external_id="A-2", email="sara@example.com").invitations.get()
+
+    assert send_due_invitations() == 2
+
+    refused.refresh_from_db()
+    accepted.refresh_from_db()
+    assert (refused.status, accepted.status) == ("failed", "sent")
+    assert refused.last_error.startswith("rejected:")
+    assert "No such user" in refused.last_error
+    assert [message["To"] for message in mailbox.messages] == ["sara@example.com"]
+    assert send_due_invitations() == 0
+
+
+@pytest.mark.django_db
 def test_unsubscribed_customers_get_no_invitation(shop):
     customer = CustomerFactory(shop=shop, unsubscribed_at=timezone.now())
     order = OrderFactory(shop=shop, customer=customer)
