@@ -1,26 +1,12 @@
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
-from pydantic import ConfigDict, model_validator
+from ninja import Query, Router
 
 from feedback.domain import nps_tally
-from feedback.schemas import NpsOut
+from feedback.schemas import NpsOut, PeriodQuery
 
 router = Router(tags=["metrics"])
-
-
-class PeriodQuery(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    since: date | None = None
-    until: date | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "PeriodQuery":
-        if self.since and self.until and self.since > self.until:
-            raise ValueError("since must not be after until")
-        return self
 
 
 @router.get("/metrics/nps", response=NpsOut)

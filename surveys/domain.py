@@ -175,16 +175,12 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
     the email lands.
     """
     with transaction.atomic():
-        ids = list(
-            Invitation.objects.filter(_due(now))
-            .order_by("send_at")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit]
-        )
         invitations = list(
-            Invitation.objects.filter(pk__in=ids)
+            Invitation.objects.filter(_due(now))
             .select_related("shop", "customer", "order", "survey")
             .order_by("send_at")
+            # Lock the invitation rows only, not the shops and customers joined in.
+            .select_for_update(skip_locked=True, of=("self",))[:limit]
         )
         claimed = []
         for invitation in invitations:

@@ -116,9 +116,9 @@ def test_metrics_nps_queries_do_not_grow_with_answers(api, survey, responses, dj
 
 
 def test_another_shop_has_its_own_nps(db):
-    assert (
-        nps_tally(
-            ShopFactory(), since=datetime(2026, 1, 1, tzinfo=TEHRAN), until=datetime(2027, 1, 1, tzinfo=TEHRAN)
-        ).responses
-        == 0
-    )
+    answered = ResponseFactory(submitted_at=datetime(2026, 10, 9, tzinfo=TEHRAN), score=10)
+    other = ShopFactory()
+    october = {"since": datetime(2026, 10, 1, tzinfo=TEHRAN), "until": datetime(2026, 11, 1, tzinfo=TEHRAN)}
+
+    assert nps_tally(answered.shop, **october) == NpsTally(promoters=1, passives=0, detractors=0)
+    assert nps_tally(other, **october) == NpsTally(promoters=0, passives=0, detractors=0)

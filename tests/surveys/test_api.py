@@ -1,8 +1,10 @@
 import json
 
 import pytest
+from django.utils import timezone
 
-from surveys.models import Customer, Invitation, Order
+from surveys.domain import create_api_key
+from surveys.models import ApiKey, Customer, Invitation, Order
 
 
 def order_payload(**overrides: object) -> dict[str, object]:
@@ -99,10 +101,15 @@ def test_create_order_rejects_bad_input_and_stores_nothing(api, payload, status,
 
 @pytest.mark.django_db
 def test_api_without_a_valid_key_is_refused(client, shop):
-    response = post_order(client, order_payload())
-    revoked = client.get("/api/v1/metrics/nps", headers={"Authorization": "Bearer bz_nonsense"})
+    key, raw = create_api_key(shop, name="old")
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
 
-    assert (response.status_code, revoked.status_code) == (401, 401)
+    missing = post_order(client, order_payload())
+    unknown = client.get("/api/v1/metrics/nps", headers={"Authorization": "Bearer bz_nonsense"})
+    revoked = client.get("/api/v1/metrics/nps", headers={"Authorization": f"Bearer {raw}"})
+
+    assert (missing.status_code, unknown.status_code, revoked.status_code) == (401, 401, 401)
+    assert revoked.json() == {"detail": "Unauthorized"}
     assert Order.objects.count() == 0
 
 
