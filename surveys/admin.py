@@ -49,7 +49,7 @@ class ApiKeyAdmin(ShopScopedAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(ShopScopedAdmin):
-    list_display = ["__str__", "email", "phone", "language", "shop", "unsubscribed_at"]
+    list_display = ["__str__", "email", "phone", "language", "shop"]
     list_select_related = ["shop"]
     search_fields = ["email", "phone", "name"]
 
@@ -77,9 +77,9 @@ class SurveyAdmin(ShopScopedAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(ShopScopedAdmin):
-    list_display = ["pk", "customer", "order", "survey", "status", "send_at", "sent_at", "attempts", "last_error"]
+    list_display = ["pk", "customer", "order", "survey", "status", "send_at", "sent_at", "attempts", "reason"]
     list_filter = ["status", "channel"]
     list_select_related = ["customer", "order", "survey"]
     search_fields = ["customer__email", "order__external_id"]
-    readonly_fields = ["token_hash", "claimed_at", "sent_at", "attempts", "last_error", "created_at"]
+    readonly_fields = ["token_hash", "claimed_at", "sent_at", "attempts", "reason", "created_at"]
     raw_id_fields = ["customer", "order"]

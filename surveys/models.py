@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -24,7 +25,35 @@ class Shop(models.Model):
     brand_name = models.CharField(max_length=200, blank=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     default_language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    brand_color = models.CharField(
+        max_length=7,
+        default="#0b5cad",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "a colour like #0b5cad")],
+        help_text="Buttons and links in emails and on the answer page.",
+    )
+    # Surveys go out only between these hours, shop time: nobody gets one at 3 a.m.
+    send_from_hour = models.PositiveSmallIntegerField(default=9, validators=[MaxValueValidator(23)])
+    send_until_hour = models.PositiveSmallIntegerField(
+        default=20, validators=[MinValueValidator(1), MaxValueValidator(24)], help_text="24 means midnight."
+    )
+    throttle_days = models.PositiveSmallIntegerField(
+        default=90,
+        validators=[MinValueValidator(7), MaxValueValidator(365)],
+        help_text="At most one survey per customer in this many days, across all of the shop's surveys.",
+    )
+    sms_enabled = models.BooleanField(default=False, help_text="Survey customers who gave a phone but no email by SMS.")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(send_from_hour__lt=models.F("send_until_hour"), send_until_hour__lte=24),
+                name="shop_sending_hours_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(throttle_days__gte=7, throttle_days__lte=365), name="shop_throttle_days_7_to_365"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -79,7 +108,6 @@ class Customer(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     name = models.CharField(max_length=200, blank=True)
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
-    unsubscribed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -96,14 +124,56 @@ class Customer(models.Model):
         return self.name or self.email or self.phone or f"customer {self.pk}"
 
 
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+class Suppression(models.Model):
+    """An address that must never be sent a survey again, and why."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Marked as spam"
+        MANUAL = "manual", "Added by staff"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="suppressions")
+    channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.EMAIL)
+    # An email address in lower case, or a phone number as stored on the customer.
+    address = models.CharField(max_length=254)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "channel", "address"], name="suppression_unique_address_per_shop")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.reason})"
+
+
 class Order(models.Model):
+    class Source(models.TextChoices):
+        API = "api", "API"
+        SHOPIFY = "shopify", "Shopify"
+        WOOCOMMERCE = "woocommerce", "WooCommerce"
+        CSV = "csv", "CSV import"
+        DEMO = "demo", "Demo"
+
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="orders")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
     external_id = models.CharField(max_length=100, help_text="The shop's own order number.")
     total = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     placed_at = models.DateTimeField()
-    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_at = models.DateTimeField(null=True, blank=True, help_text="Shipped or handed over.")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # Cancelled or refunded: no survey goes out for it any more.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.API)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -111,26 +181,74 @@ class Order(models.Model):
             models.UniqueConstraint(fields=["shop", "external_id"], name="order_unique_external_id_per_shop"),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
         ]
+        indexes = [models.Index(fields=["customer", "placed_at"], name="order_customer_time_idx")]
 
     def __str__(self) -> str:
         return f"#{self.external_id}"
 
 
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=100, blank=True)
+    product_name = models.CharField(max_length=300, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_name or self.sku}"
+
+
 class Survey(models.Model):
     class Trigger(models.TextChoices):
         PURCHASE = "purchase", "After purchase"
-        FULFILMENT = "fulfilment", "After fulfilment"
+        # Delivery when the shop reports it, else fulfilment (most platforms only know shipping).
+        FULFILMENT = "fulfilment", "After delivery (or fulfilment)"
+
+    class Customers(models.TextChoices):
+        ALL = "all", "All customers"
+        FIRST = "first", "First-time customers only"
+        REPEAT = "repeat", "Repeat customers only"
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="surveys")
     name = models.CharField(max_length=200)
-    trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.PURCHASE)
+    trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.FULFILMENT)
     delay = models.DurationField(default=timedelta(days=7), help_text="How long after the trigger to send.")
     valid_for = models.DurationField(default=timedelta(days=30), help_text="How long the survey link stays open.")
+    reminder_after = models.DurationField(
+        null=True, blank=True, help_text="Send one reminder this long after the survey if it is still unopened."
+    )
+    # Filters: an order that fails one is not surveyed by this survey.
+    min_order_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    include_skus = models.TextField(blank=True, help_text="Only orders with one of these SKUs (comma-separated).")
+    exclude_skus = models.TextField(blank=True, help_text="Never orders with one of these SKUs (comma-separated).")
+    customers = models.CharField(max_length=6, choices=Customers.choices, default=Customers.ALL)
+    sample_percent = models.PositiveSmallIntegerField(
+        default=100, validators=[MinValueValidator(1), MaxValueValidator(100)], help_text="Survey this share of orders."
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sample_percent__gte=1, sample_percent__lte=100), name="survey_sample_percent_1_to_100"
+            ),
+        ]
+
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def included_skus(self) -> set[str]:
+        return _sku_set(self.include_skus)
+
+    @property
+    def excluded_skus(self) -> set[str]:
+        return _sku_set(self.exclude_skus)
+
+
+def _sku_set(text: str) -> set[str]:
+    return {sku.strip() for sku in text.replace("\n", ",").split(",") if sku.strip()}
 
 
 class Question(models.Model):
@@ -153,16 +271,19 @@ class Question(models.Model):
 class Invitation(models.Model):
     """One survey for one order: a due row until sent, then the link the customer answers."""
 
-    class Channel(models.TextChoices):
-        EMAIL = "email", "Email"
+    Channel = Channel
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
+        OPENED = "opened", "Opened"
         ANSWERED = "answered", "Answered"
         CANCELLED = "cancelled", "Cancelled"
+        SUPPRESSED = "suppressed", "Suppressed"
+        THROTTLED = "throttled", "Throttled"
         EXPIRED = "expired", "Expired"
+        BOUNCED = "bounced", "Bounced"
         FAILED = "failed", "Failed"
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="invitations")
@@ -172,13 +293,22 @@ class Invitation(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     # SHA-256 of the link token; the token itself exists only in the message sent.
     token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # The reminder carries a link of its own; both links open the same survey.
+    reminder_token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     send_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    remind_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # When it reached an end other than an answer (cancelled, suppressed, throttled, expired,
+    # bounced, failed); `reason` says why, in words a shop can act on.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -188,7 +318,56 @@ class Invitation(models.Model):
         ]
         indexes = [
             models.Index(fields=["send_at"], condition=Q(status="scheduled"), name="invitation_due_idx"),
+            models.Index(
+                fields=["remind_at"], condition=Q(status="sent", reminded_at__isnull=True), name="invitation_remind_idx"
+            ),
+            models.Index(
+                fields=["expires_at"], condition=Q(status__in=["sent", "opened"]), name="invitation_expiry_idx"
+            ),
+            # The throttle: when was this customer last sent a survey?
+            models.Index(fields=["customer", "sent_at"], name="invitation_customer_sent_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.survey} → {self.customer} ({self.status})"
+
+
+class WebhookSource(models.Model):
+    """A store that pushes orders to Bazgasht, with the secret its webhooks are signed with."""
+
+    class Platform(models.TextChoices):
+        SHOPIFY = "shopify", "Shopify"
+        WOOCOMMERCE = "woocommerce", "WooCommerce"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="webhook_sources")
+    platform = models.CharField(max_length=12, choices=Platform.choices)
+    secret = models.CharField(max_length=200)
+    # During a rotation the store may still sign with the old secret for a while.
+    previous_secret = models.CharField(max_length=200, blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "platform"], name="webhook_source_unique_platform_per_shop")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} → {self.shop}"
+
+
+class WebhookDelivery(models.Model):
+    """A webhook delivery seen once; the same delivery id again is dropped."""
+
+    source = models.ForeignKey(WebhookSource, on_delete=models.CASCADE, related_name="deliveries")
+    delivery_id = models.CharField(max_length=100)
+    topic = models.CharField(max_length=60)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "delivery_id"], name="webhook_delivery_unique_id_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.delivery_id}"
