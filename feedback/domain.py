@@ -46,22 +46,38 @@ def invitation_for_token(token: str, *, now: datetime | None = None) -> Invitati
     so a link reveals nothing about invitations it does not belong to.
     """
     now = now or timezone.now()
+    token_hash = hash_token(token)
     invitation = (
         Invitation.objects.select_related("shop", "survey", "customer", "order")
-        .filter(token_hash=hash_token(token))
+        .filter(Q(token_hash=token_hash) | Q(reminder_token_hash=token_hash))
         .first()
     )
     if invitation is None or invitation.status not in (
         Invitation.Status.SENDING,
         Invitation.Status.SENT,
+        Invitation.Status.OPENED,
         Invitation.Status.ANSWERED,
+        Invitation.Status.EXPIRED,
     ):
         raise UnknownInvitation()
     if invitation.status == Invitation.Status.ANSWERED:
         raise AlreadyAnswered()
-    if invitation.expires_at is not None and invitation.expires_at <= now:
+    if invitation.status == Invitation.Status.EXPIRED or (
+        invitation.expires_at is not None and invitation.expires_at <= now
+    ):
         raise InvitationExpired()
     return invitation
+
+
+def mark_opened(invitation: Invitation, *, now: datetime | None = None) -> None:
+    """Record the first time the link was opened (it stops the reminder)."""
+    if invitation.opened_at is None:
+        now = now or timezone.now()
+        Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(opened_at=now)
+        Invitation.objects.filter(
+            pk=invitation.pk, status__in=[Invitation.Status.SENDING, Invitation.Status.SENT]
+        ).update(status=Invitation.Status.OPENED)
+        invitation.opened_at = now
 
 
 def submit_answer(invitation: Invitation, *, score: int, comment: str = "") -> Response:
@@ -91,7 +107,9 @@ def submit_answer(invitation: Invitation, *, score: int, comment: str = "") -> R
             if comment and Question.Kind.COMMENT in questions:
                 answers.append(Answer(response=response, question=questions[Question.Kind.COMMENT], text=comment))
             Answer.objects.bulk_create(answers)
-            Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.ANSWERED)
+            Invitation.objects.filter(pk=invitation.pk).update(
+                status=Invitation.Status.ANSWERED, answered_at=response.submitted_at
+            )
     except IntegrityError:
         # The database allows one response per invitation: a double submit lands here.
         raise AlreadyAnswered() from None

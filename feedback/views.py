@@ -34,6 +34,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
                 return _state_page(request, state)
             return redirect("answer_thanks", token=token)
     else:
+        domain.mark_opened(invitation)
         # A score from the email's buttons is only preselected: mail scanners open every
         # link, so nothing is recorded until the customer sends the form.
         form = AnswerForm(initial={"score": _score_param(request)})

@@ -1,10 +1,23 @@
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 
-from surveys.models import ApiKey, Customer, Invitation, Membership, Order, Question, Shop, Survey
+from surveys.models import (
+    ApiKey,
+    Customer,
+    Invitation,
+    Membership,
+    Order,
+    Question,
+    Shop,
+    Survey,
+    WebhookDelivery,
+    WebhookSource,
+)
 from surveys.queries import shops_of
 
 
@@ -83,3 +96,35 @@ class InvitationAdmin(ShopScopedAdmin):
     search_fields = ["customer__email", "order__external_id"]
     readonly_fields = ["token_hash", "claimed_at", "sent_at", "attempts", "reason", "created_at"]
     raw_id_fields = ["customer", "order"]
+
+
+@admin.register(WebhookSource)
+class WebhookSourceAdmin(ShopScopedAdmin):
+    list_display = ["shop", "platform", "webhook_url", "previous_secret_until", "created_at"]
+    list_filter = ["platform"]
+    list_select_related = ["shop"]
+    readonly_fields = ["webhook_url", "created_at"]
+
+    @admin.display(description="Webhook URL (paste it into the store)")
+    def webhook_url(self, source: WebhookSource) -> str:
+        if source.pk is None:
+            return "shown once saved"
+        path = reverse(f"{source.platform}_webhook", kwargs={"shop_slug": source.shop.slug})
+        return settings.PUBLIC_URL + path
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ShopScopedAdmin):
+    """A log of the deliveries taken, kept to drop repeats; nothing here is edited by hand."""
+
+    shop_path = "source__shop"
+    list_display = ["received_at", "topic", "delivery_id", "source"]
+    list_filter = ["topic", "source__platform"]
+    list_select_related = ["source__shop"]
+    search_fields = ["delivery_id"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Router, Status
 from pydantic import ValidationError
 
@@ -8,7 +9,7 @@ from surveys import domain
 from surveys.errors import NotFound
 from surveys.models import Order, Shop
 from surveys.queries import orders_of
-from surveys.schemas import BulkOrderResult, BulkOrdersIn, BulkOrdersOut, OrderIn, OrderOut
+from surveys.schemas import BulkOrderResult, BulkOrdersIn, BulkOrdersOut, OrderEventIn, OrderIn, OrderOut
 
 router = Router(tags=["orders"])
 
@@ -42,6 +43,23 @@ def get_order(request: HttpRequest, external_id: str) -> object:
     return order
 
 
+@router.post("/orders/{external_id}/events", response=OrderOut)
+def record_order_event(request: HttpRequest, external_id: str, payload: OrderEventIn) -> object:
+    """Tell Bazgasht what happened to an order: `fulfilled` or `delivered` starts the surveys
+    that wait for it; `cancelled` or `refunded` cancels the surveys not sent yet.
+    Safe to repeat: the first time given for each event stays."""
+    order = orders_of(request.auth).filter(external_id=external_id).first()  # type: ignore[attr-defined]
+    if order is None:
+        raise NotFound("no such order")
+    at = payload.at or timezone.now()
+    times = {"fulfilled": "fulfilled_at", "delivered": "delivered_at"}
+    if payload.event in times:
+        domain.update_order(order, **{times[payload.event]: at})
+    else:
+        domain.update_order(order, cancelled_at=at, reason=payload.reason or f"the order was {payload.event}")
+    return orders_of(request.auth).prefetch_related("invitations").get(pk=order.pk)  # type: ignore[attr-defined]
+
+
 def _record(shop: Shop, payload: OrderIn) -> tuple[Order, bool]:
     customer = payload.customer
     return domain.record_order(
@@ -54,6 +72,8 @@ def _record(shop: Shop, payload: OrderIn) -> tuple[Order, bool]:
         currency=payload.currency,
         placed_at=payload.placed_at,
         fulfilled_at=payload.fulfilled_at,
+        delivered_at=payload.delivered_at,
+        lines=[domain.OrderLineDetails(**line.dict()) for line in payload.lines],
     )
 
 

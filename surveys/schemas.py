@@ -15,6 +15,20 @@ class CustomerIn(Schema):
     language: Literal["en", "fa"] | None = None
 
 
+def _require_offset(name: str, value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"{name} must include a UTC offset, for example 2026-10-21T14:30:00+03:30")
+
+
+class OrderLineIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field("", max_length=100)
+    product_name: str = Field("", max_length=300)
+    quantity: int = Field(1, ge=1, le=1_000_000)
+    unit_price: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+
+
 class OrderIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
@@ -23,14 +37,27 @@ class OrderIn(Schema):
     total: Decimal = Field(..., ge=0, max_digits=14, decimal_places=2)
     currency: str = Field(..., pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code, for example IRR or EUR.")
     placed_at: datetime = Field(..., description="With a UTC offset.")
-    fulfilled_at: datetime | None = None
+    fulfilled_at: datetime | None = Field(None, description="Shipped or handed over.")
+    delivered_at: datetime | None = None
+    lines: list[OrderLineIn] = Field([], max_length=500, description="Products, for surveys that filter by SKU.")
 
     @model_validator(mode="after")
     def _times_are_aware(self) -> "OrderIn":
-        for name in ("placed_at", "fulfilled_at"):
-            value = getattr(self, name)
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name} must include a UTC offset, for example 2026-10-21T14:30:00+03:30")
+        for name in ("placed_at", "fulfilled_at", "delivered_at"):
+            _require_offset(name, getattr(self, name))
+        return self
+
+
+class OrderEventIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    event: Literal["fulfilled", "delivered", "cancelled", "refunded"]
+    at: datetime | None = Field(None, description="When it happened, with a UTC offset; now if left out.")
+    reason: str = Field("", max_length=200, description="Kept with cancelled invitations.")
+
+    @model_validator(mode="after")
+    def _time_is_aware(self) -> "OrderEventIn":
+        _require_offset("at", self.at)
         return self
 
 
@@ -38,9 +65,19 @@ class InvitationOut(Schema):
     id: int
     survey_id: int
     channel: str
-    status: str
+    status: str = Field(
+        ...,
+        description="scheduled → sending → sent → opened → answered, or cancelled / suppressed / throttled / "
+        "expired / bounced / failed (see `reason`).",
+    )
     send_at: datetime
     sent_at: datetime | None
+    opened_at: datetime | None
+    answered_at: datetime | None
+    reminded_at: datetime | None
+    expires_at: datetime | None
+    closed_at: datetime | None
+    reason: str
 
 
 class OrderOut(Schema):
@@ -51,6 +88,9 @@ class OrderOut(Schema):
     currency: str
     placed_at: datetime
     fulfilled_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+    source: str
     invitations: list[InvitationOut]
 
     @staticmethod

@@ -15,6 +15,9 @@ class ShopFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Shop {n}")
     slug = factory.Sequence(lambda n: f"shop-{n}")
     timezone = "Asia/Tehran"
+    # Tests send at any hour unless they are about the sending window.
+    send_from_hour = 0
+    send_until_hour = 24
 
 
 class SurveyFactory(factory.django.DjangoModelFactory):
@@ -24,6 +27,7 @@ class SurveyFactory(factory.django.DjangoModelFactory):
 
     shop = factory.SubFactory(ShopFactory)
     name = "After purchase"
+    trigger = Survey.Trigger.PURCHASE
     delay = timedelta(0)
 
     @factory.post_generation

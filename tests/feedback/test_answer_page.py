@@ -51,7 +51,9 @@ def test_a_score_link_preselects_the_score_but_records_nothing(client, link):
     assert html.count(" checked") == 1
     assert Response.objects.count() == 0
     invitation.refresh_from_db()
-    assert invitation.status == "sent"
+    # Opening the link counts as opened (it stops the reminder), never as an answer.
+    assert (invitation.status, invitation.answered_at) == ("opened", None)
+    assert invitation.opened_at is not None
 
 
 def test_submitting_stores_the_answer_and_thanks_the_customer(client, link):

@@ -48,6 +48,12 @@ def test_create_order_stores_it_and_schedules_a_survey(api, shop, survey, time_m
             "status": "scheduled",
             "send_at": "2026-11-20T07:00:00Z",
             "sent_at": None,
+            "opened_at": None,
+            "answered_at": None,
+            "reminded_at": None,
+            "expires_at": None,
+            "closed_at": None,
+            "reason": "",
         }
     ]
 

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from surveys import domain
 from surveys.domain import CustomerDetails, record_order, send_due_invitations
-from surveys.models import Invitation
+from surveys.models import Invitation, Suppression
+from surveys.suppressions import suppress
 from surveys.tokens import hash_token
 from tests.conftest import body_of, free_port
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
@@ -141,7 +142,7 @@ def test_smtp_down_retries_with_backoff_then_records_failure(shop, settings, tim
     invitation.refresh_from_db()
     assert (invitation.status, invitation.attempts) == ("scheduled", 1)
     assert invitation.send_at == timezone.now() + timedelta(minutes=2)
-    assert "Connection refused" in invitation.last_error
+    assert "Connection refused" in invitation.reason
 
     Invitation.objects.filter(pk=invitation.pk).update(attempts=domain.MAX_SEND_ATTEMPTS - 1)
     time_machine.move_to(invitation.send_at, tick=False)
@@ -150,7 +151,7 @@ def test_smtp_down_retries_with_backoff_then_records_failure(shop, settings, tim
 
     invitation.refresh_from_db()
     assert invitation.status == "failed"
-    assert invitation.last_error.startswith("gave up")
+    assert invitation.reason.startswith("gave up")
     assert send_due_invitations() == 0
 
 
@@ -164,18 +165,24 @@ def test_a_refused_address_fails_at_once_and_the_rest_of_the_batch_goes_out(shop
     refused.refresh_from_db()
     accepted.refresh_from_db()
     assert (refused.status, accepted.status) == ("failed", "sent")
-    assert refused.last_error.startswith("rejected:")
-    assert "No such user" in refused.last_error
+    assert refused.reason.startswith("rejected:")
+    assert "No such user" in refused.reason
     assert [message["To"] for message in mailbox.messages] == ["sara@example.com"]
     assert send_due_invitations() == 0
 
 
 @pytest.mark.django_db
-def test_unsubscribed_customers_get_no_invitation(shop):
-    customer = CustomerFactory(shop=shop, unsubscribed_at=timezone.now())
+def test_an_unsubscribed_customer_gets_a_suppressed_invitation_and_no_email(shop, mailbox):
+    customer = CustomerFactory(shop=shop)
+    suppress(shop, channel="email", address=customer.email.upper(), reason=Suppression.Reason.UNSUBSCRIBED)
     order = OrderFactory(shop=shop, customer=customer)
 
-    assert domain.schedule_invitations(order) == []
+    [invitation] = domain.schedule_invitations(order)
+    send_due_invitations()
+
+    assert (invitation.status, invitation.reason) == ("suppressed", domain.SUPPRESSED_REASON)
+    assert invitation.closed_at is not None
+    assert mailbox.messages == []
 
 
 @pytest.mark.django_db

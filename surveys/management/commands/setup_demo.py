@@ -13,7 +13,7 @@ from django.utils import timezone
 from feedback.domain import analyse_response, submit_answer
 from reports.domain import generate_monthly_report, previous_month
 from surveys.domain import CustomerDetails, create_api_key, record_order
-from surveys.models import ApiKey, Invitation, Membership, Question, Shop, Survey
+from surveys.models import ApiKey, Invitation, Membership, Order, Question, Shop, Survey
 from surveys.tokens import hash_token, new_token
 
 STAFF_APPS = ["surveys", "feedback", "sentiment", "reports"]
@@ -42,10 +42,20 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         with transaction.atomic():
             shop, created = Shop.objects.get_or_create(
-                slug="demo", defaults={"name": "Demo Shop", "brand_name": "Demo Shop", "timezone": "Asia/Tehran"}
+                slug="demo",
+                defaults={
+                    "name": "Demo Shop",
+                    "brand_name": "Demo Shop",
+                    "timezone": "Asia/Tehran",
+                    # The demo answers at any hour, so an order you post is surveyed at once.
+                    "send_from_hour": 0,
+                    "send_until_hour": 24,
+                },
             )
             if created:
-                survey = Survey.objects.create(shop=shop, name="After purchase", delay=timedelta(0))
+                survey = Survey.objects.create(
+                    shop=shop, name="After purchase", trigger=Survey.Trigger.PURCHASE, delay=timedelta(0)
+                )
                 Question.objects.create(
                     survey=survey, kind=Question.Kind.NPS, position=0, text="How likely are you to recommend us?"
                 )
@@ -88,6 +98,7 @@ class Command(BaseCommand):
                 total=Decimal(rng.randrange(200, 9000)) / 10,
                 currency="EUR",
                 placed_at=placed_at,
+                source=Order.Source.DEMO,
             )
             invitation = Invitation.objects.filter(order=order).first()
             if invitation is None:
