@@ -304,7 +304,7 @@ def schedule_invitations(order: Order, *, now: datetime | None = None) -> list[I
             continue
         send_at = max(send_at, next_sending_time(shop, now))
         defaults: dict[str, object] = {"shop": shop, "customer": customer, "channel": channel, "send_at": send_at}
-        surveyed_on = _surveyed_within_throttle(customer, around=send_at, exclude_order=order)
+        surveyed_on = _surveyed_within_throttle(customer, around=send_at)
         if suppressed:
             defaults |= {"status": Invitation.Status.SUPPRESSED, "closed_at": now, "reason": SUPPRESSED_REASON}
         elif surveyed_on is not None:
@@ -330,12 +330,11 @@ _COUNTS_FOR_THROTTLE = [
 ]
 
 
-def _surveyed_within_throttle(customer: Customer, *, around: datetime, exclude_order: Order) -> datetime | None:
+def _surveyed_within_throttle(customer: Customer, *, around: datetime) -> datetime | None:
     """When this customer was (or is due to be) surveyed within the throttle window of `around`."""
     window = timedelta(days=customer.shop.throttle_days)
     other = (
         Invitation.objects.filter(customer=customer, status__in=_COUNTS_FOR_THROTTLE)
-        .exclude(order=exclude_order)
         .annotate(surveyed_at=Coalesce("sent_at", "send_at"))
         .filter(surveyed_at__gt=around - window, surveyed_at__lt=around + window)
         .order_by("surveyed_at")
