@@ -1,3 +1,4 @@
+import asyncio
 import os
 import socket
 import subprocess
@@ -57,6 +58,8 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self._arrived = threading.Condition()
+        # Seconds the server takes over each message: a slow server, for crash tests.
+        self.delay = 0.0
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         # Like a real server, refuse a mailbox that does not exist.
@@ -66,6 +69,8 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self._arrived:
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
             self._arrived.notify_all()

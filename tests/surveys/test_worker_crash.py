@@ -1,0 +1,44 @@
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from surveys import domain
+from surveys.domain import CustomerDetails, record_order
+from surveys.models import Invitation
+from tests.conftest import wait_until
+
+CUSTOMERS = 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_at_most_the_email_in_flight(celery_worker, mailbox, shop):
+    mailbox.delay = 0.15  # a slow SMTP server, so the kill lands mid-batch
+    for number in range(CUSTOMERS):
+        record_order(
+            shop,
+            external_id=f"A-{number}",
+            customer=CustomerDetails(email=f"c{number}@example.com"),
+            total=Decimal("10"),
+            currency="EUR",
+            placed_at=timezone.now(),
+        )
+
+    mailbox.wait_for(5, timeout=60)
+    celery_worker.kill()
+    celery_worker.wait()
+    stranded = Invitation.objects.filter(status=Invitation.Status.SENDING).count()
+    # Another worker takes the dead one's claims over once their lease has run out.
+    wait_until(lambda: domain.send_due_invitations(now=timezone.now() + domain.CLAIM_LEASE + timedelta(seconds=1)) == 0
+               or not Invitation.objects.exclude(status=Invitation.Status.SENT).exists(),
+               what="the stranded invitations to be sent")  # fmt: skip
+
+    assert stranded > 0, "the worker was not killed mid-batch"
+    assert set(Invitation.objects.values_list("status", flat=True)) == {"sent"}
+    received = Counter(message["To"] for message in mailbox.messages)
+    assert set(received) == {f"c{number}@example.com" for number in range(CUSTOMERS)}
+    # The one email the SMTP server had taken but not yet confirmed when the worker died
+    # can go out again; nothing else may.
+    assert sum(received.values()) - CUSTOMERS <= 1
