@@ -4,6 +4,8 @@ With nothing set, Bazgasht runs on SQLite and a file-system Celery broker, so a 
 clone works without any server. DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 """
 
+import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -37,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "anymail",
     "surveys",
     "feedback",
     "sentiment",
@@ -129,6 +132,29 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Bazgasht <surveys@localhost>
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ConfigError("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on")
+# A mailbox for List-Unsubscribe's mailto link, beside its https one (empty: https only).
+UNSUBSCRIBE_MAILTO = env_str("UNSUBSCRIBE_MAILTO").strip()
+# django-anymail: EMAIL_BACKEND may be any of its providers (anymail.backends.postmark.EmailBackend...).
+# Every ANYMAIL_<NAME> variable becomes its <NAME> setting, e.g. ANYMAIL_POSTMARK_SERVER_TOKEN.
+ANYMAIL: dict[str, str] = {
+    name.removeprefix("ANYMAIL_"): value for name, value in os.environ.items() if name.startswith("ANYMAIL_") and value
+}
+# The provider's webhooks (/anymail/<provider>/tracking/) report bounces and complaints
+# with "user:password" basic auth. Unset, they accept nobody: an open one would let anyone
+# put any address on the suppression list.
+ANYMAIL.setdefault("WEBHOOK_SECRET", f"disabled:{secrets.token_urlsafe(32)}")
+
+# --- SMS (see surveys/sms.py) ------------------------------------------------------
+# "console" writes messages to the log (development); "kavenegar" sends them.
+SMS_BACKEND = env_str("SMS_BACKEND").strip().lower() or "console"
+if SMS_BACKEND not in ("console", "kavenegar"):
+    raise ConfigError(f"SMS_BACKEND={SMS_BACKEND!r} is not supported (use console or kavenegar)")
+SMS_API_KEY = env_str("SMS_API_KEY")
+if SMS_BACKEND == "kavenegar" and not SMS_API_KEY:
+    raise ConfigError("SMS_API_KEY must be set when SMS_BACKEND=kavenegar")
+SMS_SENDER = env_str("SMS_SENDER")
+SMS_API_BASE = env_str("SMS_API_BASE", "https://api.kavenegar.com/v1")
+SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10, minimum=1, maximum=120)
 
 # --- Celery ------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

@@ -8,4 +8,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("feedback.urls")),
     path("", include("reports.urls")),
+    path("", include("surveys.urls")),
+    path("", include("surveys.unsubscribe_urls")),
+    # Email providers' delivery webhooks (bounces, complaints), behind WEBHOOK_SECRET basic auth.
+    path("anymail/", include("anymail.urls")),
 ]

@@ -1,11 +1,16 @@
+import io
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
+from surveys.csv_import import COLUMNS, MAX_ROWS, REQUIRED_COLUMNS, CsvFileError, import_orders
 from surveys.models import (
     ApiKey,
     Customer,
@@ -67,6 +72,20 @@ class CustomerAdmin(ShopScopedAdmin):
     search_fields = ["email", "phone", "name"]
 
 
+class ImportOrdersForm(forms.Form):
+    shop = forms.ModelChoiceField(queryset=Shop.objects.none())
+    file = forms.FileField(help_text="A CSV file in UTF-8, comma- or semicolon-separated, with a header row.")
+    schedule_surveys = forms.BooleanField(
+        required=False,
+        help_text="Survey the orders recent enough for a survey to still be open. Leave off for past orders.",
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A shop the user does not belong to is not a valid choice, whatever the form posts.
+        self.fields["shop"].queryset = shops_of(user)  # type: ignore[attr-defined]
+
+
 @admin.register(Order)
 class OrderAdmin(ShopScopedAdmin):
     list_display = ["external_id", "customer", "total", "currency", "placed_at", "fulfilled_at", "shop"]
@@ -74,6 +93,40 @@ class OrderAdmin(ShopScopedAdmin):
     search_fields = ["external_id", "customer__email"]
     raw_id_fields = ["customer"]
     date_hierarchy = "placed_at"
+
+    def get_urls(self) -> list[Any]:
+        import_url = path("import/", self.admin_site.admin_view(self.import_view), name="surveys_order_import")
+        return [import_url, *super().get_urls()]
+
+    def import_view(self, request: HttpRequest) -> TemplateResponse:
+        """Import past orders from an uploaded CSV into one of the user's shops, and show the report."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        report = None
+        if request.method == "POST":
+            form = ImportOrdersForm(request.POST, request.FILES, user=request.user)
+            if form.is_valid():
+                # utf-8-sig drops the byte-order mark Excel writes; newline="" lets csv see quoted line breaks.
+                rows = io.TextIOWrapper(form.cleaned_data["file"], encoding="utf-8-sig", newline="")
+                try:
+                    report = import_orders(
+                        form.cleaned_data["shop"], rows, schedule_surveys=form.cleaned_data["schedule_surveys"]
+                    )
+                except CsvFileError as error:
+                    form.add_error("file", f"{error.message}; nothing was imported")
+        else:
+            form = ImportOrdersForm(user=request.user)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Import orders from CSV",
+            "form": form,
+            "report": report,
+            "columns": COLUMNS,
+            "required_columns": REQUIRED_COLUMNS,
+            "max_rows": f"{MAX_ROWS:,}",
+        }
+        return TemplateResponse(request, "admin/surveys/order/import.html", context)
 
 
 class QuestionInline(admin.TabularInline):

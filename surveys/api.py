@@ -26,7 +26,18 @@ def create_order(request: HttpRequest, payload: OrderIn) -> Status:
 def create_orders(request: HttpRequest, payload: BulkOrdersIn) -> dict[str, Any]:
     """Record up to 1,000 orders. Each is answered on its own, in the order sent:
     created, duplicate (already stored, nothing changed) or rejected with the reasons."""
-    results = [_record_item(request.auth, index, item) for index, item in enumerate(payload.orders)]  # type: ignore[attr-defined]
+    checked = [_check_item(item) for item in payload.orders]
+    valid = [(index, item) for index, item in enumerate(checked) if isinstance(item, OrderIn)]
+    recorded = dict(
+        zip(
+            [index for index, _ in valid],
+            domain.record_orders(request.auth, [_new_order(item) for _, item in valid]),  # type: ignore[attr-defined]
+            strict=True,
+        )
+    )
+    results = [
+        _bulk_result(index, raw, checked[index], recorded.get(index)) for index, raw in enumerate(payload.orders)
+    ]
     return {
         "created": sum(result.status == "created" for result in results),
         "duplicates": sum(result.status == "duplicate" for result in results),
@@ -61,9 +72,15 @@ def record_order_event(request: HttpRequest, external_id: str, payload: OrderEve
 
 
 def _record(shop: Shop, payload: OrderIn) -> tuple[Order, bool]:
+    [result] = domain.record_orders(shop, [_new_order(payload)])
+    if result.order is None:
+        raise domain.InvalidOrder(result.error)
+    return result.order, result.created
+
+
+def _new_order(payload: OrderIn) -> domain.NewOrder:
     customer = payload.customer
-    return domain.record_order(
-        shop,
+    return domain.NewOrder(
         external_id=payload.external_id,
         customer=domain.CustomerDetails(
             email=customer.email or "", phone=customer.phone or "", name=customer.name, language=customer.language or ""
@@ -77,16 +94,26 @@ def _record(shop: Shop, payload: OrderIn) -> tuple[Order, bool]:
     )
 
 
-def _record_item(shop: Shop, index: int, item: object) -> BulkOrderResult:
-    external_id = item.get("external_id") if isinstance(item, dict) else None
-    external_id = external_id if isinstance(external_id, str) else None
+def _check_item(item: object) -> OrderIn | list[str]:
     try:
-        order, created = _record(shop, OrderIn.model_validate(item))
+        return OrderIn.model_validate(item)
     except ValidationError as error:
-        messages = [f"{'.'.join(map(str, e['loc'])) or 'order'}: {e['msg']}" for e in error.errors()]
-        return BulkOrderResult(index=index, external_id=external_id, status="rejected", errors=messages)
-    except domain.InvalidOrder as error:
-        return BulkOrderResult(index=index, external_id=external_id, status="rejected", errors=[error.message])
+        return [f"{'.'.join(map(str, e['loc'])) or 'order'}: {e['msg']}" for e in error.errors()]
+
+
+def _bulk_result(
+    index: int, raw: object, checked: OrderIn | list[str], recorded: domain.Recorded | None
+) -> BulkOrderResult:
+    external_id = raw.get("external_id") if isinstance(raw, dict) else None
+    external_id = external_id if isinstance(external_id, str) else None
+    if isinstance(checked, list):
+        return BulkOrderResult(index=index, external_id=external_id, status="rejected", errors=checked)
+    assert recorded is not None
+    if recorded.order is None:
+        return BulkOrderResult(index=index, external_id=external_id, status="rejected", errors=[recorded.error])
     return BulkOrderResult(
-        index=index, external_id=order.external_id, status="created" if created else "duplicate", order_id=order.pk
+        index=index,
+        external_id=recorded.order.external_id,
+        status="created" if recorded.created else "duplicate",
+        order_id=recorded.order.pk,
     )

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class SurveysConfig(AppConfig):
     name = "surveys"
     verbose_name = "Shops and surveys"
+
+    def ready(self) -> None:
+        from anymail.signals import tracking
+
+        from surveys.suppressions import on_provider_tracking
+
+        # Bounces, complaints and unsubscribes reported by the email provider's webhook.
+        tracking.connect(on_provider_tracking, dispatch_uid="surveys.provider_tracking")

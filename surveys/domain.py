@@ -5,17 +5,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Min, Q
 from django.db.models.functions import Coalesce
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
+from surveys.emails import answer_url, build_invitation_email
 from surveys.errors import DomainError
 from surveys.models import ApiKey, Channel, Customer, Invitation, Order, OrderLine, Shop, Survey
 from surveys.suppressions import is_suppressed, suppressed_among
@@ -77,70 +76,175 @@ class OrderLineDetails:
     unit_price: Decimal | None = None
 
 
-def record_order(
-    shop: Shop,
-    *,
-    external_id: str,
-    customer: CustomerDetails,
-    total: Decimal,
-    currency: str,
-    placed_at: datetime,
-    fulfilled_at: datetime | None = None,
-    delivered_at: datetime | None = None,
-    cancelled_at: datetime | None = None,
-    lines: Sequence[OrderLineDetails] = (),
-    source: str = Order.Source.API,
-    schedule: bool = True,
-) -> tuple[Order, bool]:
-    """Store an order once and schedule its surveys; return (order, created).
+@dataclass(frozen=True)
+class NewOrder:
+    """An order as a shop reports it, before it is stored."""
 
-    The same external id again returns the stored order untouched, so a retried
-    request or a re-delivered webhook never surveys anyone twice. `schedule=False`
-    stores a historical order without surveying anyone.
-    Side effects: may create the customer; creates the order's lines and the
-    invitations its surveys call for (see schedule_invitations).
+    external_id: str
+    customer: CustomerDetails
+    total: Decimal
+    currency: str
+    placed_at: datetime
+    fulfilled_at: datetime | None = None
+    delivered_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    lines: Sequence[OrderLineDetails] = ()
+
+    def problem(self) -> str:
+        times = (self.placed_at, self.fulfilled_at, self.delivered_at, self.cancelled_at)
+        if any(time is not None and timezone.is_naive(time) for time in times):
+            return "times must include a UTC offset, for example 2026-10-21T14:30:00+03:30"
+        if self.total < 0:
+            return "total cannot be negative"
+        if not self.external_id:
+            return "the order needs its external_id"
+        return ""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What became of one order: stored now, already there (`created` False), or refused."""
+
+    order: Order | None
+    created: bool = False
+    error: str = ""
+
+
+def record_order(
+    shop: Shop, *, source: str = Order.Source.API, schedule: bool = True, **details: Any
+) -> tuple[Order, bool]:
+    """Store one order (see record_orders); return (order, created). Takes NewOrder's fields."""
+    [result] = record_orders(shop, [NewOrder(**details)], source=source, schedule=schedule)
+    if result.order is None:
+        raise InvalidOrder(result.error)
+    return result.order, result.created
+
+
+def record_orders(
+    shop: Shop, new_orders: Sequence[NewOrder], *, source: str = Order.Source.API, schedule: bool = True
+) -> list[Recorded]:
+    """Store orders once each and schedule their surveys, in a few queries for the lot.
+
+    Answers each order in the order given. An external id already stored (or given
+    twice) returns the stored order untouched, so a retried request or a re-delivered
+    webhook never surveys anyone twice; an invalid order is refused on its own.
+    `schedule=False` stores historical orders without surveying anyone.
+    Side effects: creates missing customers, the orders, their lines, and the
+    invitations their surveys call for (see plan_invitations).
     """
-    times = (placed_at, fulfilled_at, delivered_at, cancelled_at)
-    if any(time is not None and timezone.is_naive(time) for time in times):
-        raise InvalidOrder("times must include a UTC offset, for example 2026-10-21T14:30:00+03:30")
-    if total < 0:
-        raise InvalidOrder("total cannot be negative")
-    for _attempt in range(2):
-        existing = Order.objects.filter(shop=shop, external_id=external_id).first()
-        if existing is not None:
-            return existing, False
+    results: list[Recorded] = [Recorded(None, error=new.problem()) for new in new_orders]
+    valid = [(index, new) for index, new in enumerate(new_orders) if not results[index].error]
+    for attempt in range(2):
         try:
             with transaction.atomic():
-                order = Order.objects.create(
-                    shop=shop,
-                    customer=_find_or_create_customer(shop, customer),
-                    external_id=external_id,
-                    total=total,
-                    currency=currency.upper(),
-                    placed_at=placed_at,
-                    fulfilled_at=fulfilled_at,
-                    delivered_at=delivered_at,
-                    cancelled_at=cancelled_at,
-                    source=source,
-                )
-                OrderLine.objects.bulk_create(
-                    OrderLine(
-                        order=order,
-                        sku=line.sku,
-                        product_name=line.product_name,
-                        quantity=line.quantity,
-                        unit_price=line.unit_price,
-                    )
-                    for line in lines
-                )
-                if schedule:
-                    schedule_invitations(order)
+                for index, result in _store_orders(shop, valid, source=source, schedule=schedule):
+                    results[index] = result
+            return results
         except IntegrityError:
-            # A concurrent request stored the same order (or customer) a moment ago:
-            # look again, and find it this time.
-            continue
-        return order, True
-    raise InvalidOrder("the order could not be stored; please retry")
+            # A concurrent request stored one of these orders (or customers) a moment
+            # ago: look again, and find it this time.
+            if attempt:
+                raise InvalidOrder("the orders could not be stored; please retry") from None
+    return results
+
+
+def _store_orders(
+    shop: Shop, valid: list[tuple[int, NewOrder]], *, source: str, schedule: bool
+) -> list[tuple[int, Recorded]]:
+    existing = {
+        order.external_id: order
+        for order in Order.objects.filter(shop=shop, external_id__in={new.external_id for _, new in valid})
+    }
+    fresh: dict[str, tuple[int, NewOrder]] = {}
+    for index, new in valid:
+        if new.external_id not in existing:
+            fresh.setdefault(new.external_id, (index, new))
+    customers = _customers_for(shop, [new.customer for _, new in fresh.values()])
+    orders = Order.objects.bulk_create(
+        Order(
+            shop=shop,
+            customer=customer,
+            external_id=new.external_id,
+            total=new.total,
+            currency=new.currency.upper(),
+            placed_at=new.placed_at,
+            fulfilled_at=new.fulfilled_at,
+            delivered_at=new.delivered_at,
+            cancelled_at=new.cancelled_at,
+            source=source,
+        )
+        for (_, new), customer in zip(fresh.values(), customers, strict=True)
+    )
+    lines = [
+        OrderLine(
+            order=order,
+            sku=line.sku,
+            product_name=line.product_name,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+        )
+        for order, (_, new) in zip(orders, fresh.values(), strict=True)
+        for line in new.lines
+    ]
+    OrderLine.objects.bulk_create(lines, batch_size=1000)
+    if schedule:
+        lines_of: dict[int, list[OrderLine]] = {}
+        for line in lines:
+            lines_of.setdefault(line.order_id, []).append(line)
+        plan_invitations(shop, orders, lines_of=lines_of, fresh=True)
+    created = {order.external_id: order for order in orders}
+    first_index = {new.external_id: index for index, new in fresh.values()}
+    return [
+        (index, Recorded(created[new.external_id], created=True))
+        if first_index.get(new.external_id) == index
+        else (index, Recorded(existing.get(new.external_id) or created[new.external_id]))
+        for index, new in valid
+    ]
+
+
+def _customers_for(shop: Shop, details: list[CustomerDetails]) -> list[Customer]:
+    """The shop's customer for each of these details, created where missing (by email, else phone)."""
+    keys = [_customer_key(detail) for detail in details]
+    emails = {value for kind, value in keys if kind == "email"}
+    phones = {value for kind, value in keys if kind == "phone"}
+    known: dict[tuple[str, str], Customer] = {}
+    if emails or phones:
+        for customer in Customer.objects.filter(Q(email__in=emails) | Q(phone__in=phones), shop=shop):
+            if customer.email:
+                known.setdefault(("email", customer.email), customer)
+            if customer.phone:
+                known.setdefault(("phone", customer.phone), customer)
+    missing: list[Customer] = []
+    named: list[Customer] = []
+    result: list[Customer] = []
+    for key, detail in zip(keys, details, strict=True):
+        customer = known.get(key) if key[0] else None
+        if customer is None:
+            customer = Customer(
+                shop=shop,
+                email=key[1] if key[0] == "email" else "",
+                phone=detail.phone.strip(),
+                name=detail.name.strip(),
+                language=detail.language or shop.default_language,
+            )
+            missing.append(customer)
+            if key[0]:
+                known[key] = customer
+        elif detail.name.strip() and not customer.name:
+            customer.name = detail.name.strip()
+            named.append(customer)
+        result.append(customer)
+    Customer.objects.bulk_create(missing, batch_size=1000)
+    Customer.objects.bulk_update([customer for customer in named if customer.pk], ["name"], batch_size=1000)
+    return result
+
+
+def _customer_key(detail: CustomerDetails) -> tuple[str, str]:
+    email = detail.email.strip().lower()
+    if email:
+        return ("email", email)
+    phone = detail.phone.strip()
+    return ("phone", phone) if phone else ("", "")
 
 
 def update_order(
@@ -199,25 +303,6 @@ def _move_to_delivery(order: Order) -> None:
         invitation.save(update_fields=["send_at"])
 
 
-def _find_or_create_customer(shop: Shop, details: CustomerDetails) -> Customer:
-    email = details.email.strip().lower()
-    phone = details.phone.strip()
-    lookup = Q(email=email) if email else Q(phone=phone) if phone else None
-    customer = Customer.objects.filter(lookup, shop=shop).first() if lookup is not None else None
-    if customer is None:
-        customer = Customer.objects.create(
-            shop=shop,
-            email=email,
-            phone=phone,
-            name=details.name.strip(),
-            language=details.language or shop.default_language,
-        )
-    elif details.name and not customer.name:
-        customer.name = details.name.strip()
-        customer.save(update_fields=["name"])
-    return customer
-
-
 # --- The rules: who is surveyed, and when -------------------------------------------
 
 
@@ -231,11 +316,11 @@ def next_sending_time(shop: Shop, at: datetime) -> datetime:
     return opening.astimezone(UTC)
 
 
-def contact_channel(customer: Customer) -> str | None:
+def contact_channel(shop: Shop, customer: Customer) -> str | None:
     """How this customer can be surveyed, if at all: email first, SMS where the shop allows it."""
     if customer.email:
         return Channel.EMAIL
-    if customer.phone and customer.shop.sms_enabled:
+    if customer.phone and shop.sms_enabled:
         return Channel.SMS
     return None
 
@@ -244,24 +329,16 @@ def address_for(customer: Customer, channel: str) -> str:
     return customer.email if channel == Channel.EMAIL else customer.phone
 
 
-def survey_wants(survey: Survey, order: Order) -> bool:
+def survey_wants(survey: Survey, order: Order, *, skus: set[str], is_repeat: bool) -> bool:
     """The survey's filters: order total, products, first-time or repeat customer, sampling."""
     if survey.min_order_total is not None and order.total < survey.min_order_total:
         return False
-    if survey.include_skus or survey.exclude_skus:
-        skus = {line.sku for line in order.lines.all()}
-        if survey.include_skus and not skus & survey.included_skus:
-            return False
-        if skus & survey.excluded_skus:
-            return False
-    if survey.customers != Survey.Customers.ALL:
-        is_repeat = (
-            Order.objects.filter(customer_id=order.customer_id, placed_at__lt=order.placed_at)
-            .exclude(pk=order.pk)
-            .exists()
-        )
-        if is_repeat != (survey.customers == Survey.Customers.REPEAT):
-            return False
+    if survey.include_skus and not skus & survey.included_skus:
+        return False
+    if survey.exclude_skus and skus & survey.excluded_skus:
+        return False
+    if survey.customers != Survey.Customers.ALL and is_repeat != (survey.customers == Survey.Customers.REPEAT):
+        return False
     return in_sample(survey, order)
 
 
@@ -278,45 +355,8 @@ def trigger_time(survey: Survey, order: Order) -> datetime | None:
 
 
 def schedule_invitations(order: Order, *, now: datetime | None = None) -> list[Invitation]:
-    """Create the invitations this order's surveys call for (none twice).
-
-    An order that is cancelled, or whose customer cannot be contacted, is not
-    surveyed. A suppressed address, or a customer already surveyed within the
-    shop's throttle, gets a row marked suppressed or throttled, so the shop can see
-    why no survey went out.
-    """
-    now = now or timezone.now()
-    shop = order.shop
-    customer = order.customer
-    channel = contact_channel(customer)
-    if order.cancelled_at is not None or channel is None:
-        return []
-    suppressed = is_suppressed(shop, channel=channel, address=address_for(customer, channel))
-    created = []
-    for survey in Survey.objects.filter(shop=shop, is_active=True).order_by("pk"):
-        triggered_at = trigger_time(survey, order)
-        if triggered_at is None:
-            continue
-        send_at = next_sending_time(shop, triggered_at + survey.delay)
-        if send_at + survey.valid_for <= now:
-            continue  # A historical order: the survey would arrive already closed.
-        if not survey_wants(survey, order):
-            continue
-        send_at = max(send_at, next_sending_time(shop, now))
-        defaults: dict[str, object] = {"shop": shop, "customer": customer, "channel": channel, "send_at": send_at}
-        surveyed_on = _surveyed_within_throttle(customer, around=send_at)
-        if suppressed:
-            defaults |= {"status": Invitation.Status.SUPPRESSED, "closed_at": now, "reason": SUPPRESSED_REASON}
-        elif surveyed_on is not None:
-            defaults |= {
-                "status": Invitation.Status.THROTTLED,
-                "closed_at": now,
-                "reason": _throttle_reason(shop, surveyed_on),
-            }
-        invitation, was_created = Invitation.objects.get_or_create(order=order, survey=survey, defaults=defaults)
-        if was_created:
-            created.append(invitation)
-    return created
+    """Create the invitations this order's surveys call for (none twice); see plan_invitations."""
+    return plan_invitations(order.shop, [order], now=now)
 
 
 # Invitations that count against the throttle: everything not stopped before sending.
@@ -330,18 +370,106 @@ _COUNTS_FOR_THROTTLE = [
 ]
 
 
-def _surveyed_within_throttle(customer: Customer, *, around: datetime) -> datetime | None:
-    """When this customer was (or is due to be) surveyed within the throttle window of `around`."""
-    window = timedelta(days=customer.shop.throttle_days)
-    other = (
-        Invitation.objects.filter(customer=customer, status__in=_COUNTS_FOR_THROTTLE)
-        .annotate(surveyed_at=Coalesce("sent_at", "send_at"))
-        .filter(surveyed_at__gt=around - window, surveyed_at__lt=around + window)
-        .order_by("surveyed_at")
-        .values_list("surveyed_at", flat=True)
-        .first()
+def plan_invitations(
+    shop: Shop,
+    orders: Sequence[Order],
+    *,
+    lines_of: dict[int, list[OrderLine]] | None = None,
+    fresh: bool = False,
+    now: datetime | None = None,
+) -> list[Invitation]:
+    """Create the invitations these orders' surveys call for, none twice, in a few queries.
+
+    An order that is cancelled, or whose customer cannot be contacted, is not
+    surveyed; nor is one a survey's filters leave out. A suppressed address, or a
+    customer already surveyed within the shop's throttle (across all its surveys),
+    gets a row marked suppressed or throttled, so the shop can see why no survey
+    went out. `lines_of` and `fresh` (no invitations exist yet) save queries for
+    orders just stored.
+    """
+    now = now or timezone.now()
+    surveys = list(Survey.objects.filter(shop=shop, is_active=True).order_by("pk"))
+    reachable = [
+        (order, channel)
+        for order in orders
+        if order.cancelled_at is None and (channel := contact_channel(shop, order.customer)) is not None
+    ]
+    if not surveys or not reachable:
+        return []
+    if lines_of is None and any(survey.include_skus or survey.exclude_skus for survey in surveys):
+        lines_of = {}
+        for line in OrderLine.objects.filter(order__in=[order for order, _ in reachable]):
+            lines_of.setdefault(line.order_id, []).append(line)
+    customer_ids = {order.customer_id for order, _ in reachable}
+    first_order_at: dict[int, datetime] = {}
+    if any(survey.customers != Survey.Customers.ALL for survey in surveys):
+        first_order_at = dict(
+            Order.objects.filter(customer_id__in=customer_ids)
+            .values("customer_id")
+            .annotate(first=Min("placed_at"))
+            .values_list("customer_id", "first")
+        )
+    planned_already: set[tuple[int, int]] = set()
+    if not fresh:
+        planned_already = set(
+            Invitation.objects.filter(order__in=[order for order, _ in reachable]).values_list("order_id", "survey_id")
+        )
+
+    wanted = []  # (send_at, order, survey, channel)
+    earliest_now = next_sending_time(shop, now)
+    for order, channel in reachable:
+        skus = {line.sku for line in (lines_of or {}).get(order.pk, [])}
+        is_repeat = first_order_at.get(order.customer_id, order.placed_at) < order.placed_at
+        for survey in surveys:
+            triggered_at = trigger_time(survey, order)
+            if triggered_at is None or (order.pk, survey.pk) in planned_already:
+                continue
+            send_at = next_sending_time(shop, triggered_at + survey.delay)
+            if send_at + survey.valid_for <= now:
+                continue  # A historical order: the survey would arrive already closed.
+            if survey_wants(survey, order, skus=skus, is_repeat=is_repeat):
+                wanted.append((max(send_at, earliest_now), order, survey, channel))
+    if not wanted:
+        return []
+
+    suppressed = suppressed_among(
+        {(shop.pk, channel, address_for(order.customer, channel)) for _, order, _, channel in wanted}
     )
-    return other
+    window = timedelta(days=shop.throttle_days)
+    surveyed: dict[int, list[datetime]] = {}
+    send_times = [send_at for send_at, *_ in wanted]
+    for customer_id, surveyed_at in (
+        Invitation.objects.filter(customer_id__in=customer_ids, status__in=_COUNTS_FOR_THROTTLE)
+        .annotate(surveyed_at=Coalesce("sent_at", "send_at"))
+        .filter(surveyed_at__gt=min(send_times) - window, surveyed_at__lt=max(send_times) + window)
+        .values_list("customer_id", "surveyed_at")
+    ):
+        surveyed.setdefault(customer_id, []).append(surveyed_at)
+
+    invitations = []
+    for send_at, order, survey, channel in sorted(wanted, key=lambda item: (item[0], item[1].pk, item[2].pk)):
+        invitation = Invitation(
+            shop=shop, customer=order.customer, order=order, survey=survey, channel=channel, send_at=send_at
+        )
+        near = [at for at in surveyed.get(order.customer_id, []) if abs(at - send_at) < window]
+        if (shop.pk, channel, address_for(order.customer, channel)) in suppressed:
+            invitation.status, invitation.closed_at, invitation.reason = (
+                Invitation.Status.SUPPRESSED,
+                now,
+                SUPPRESSED_REASON,
+            )
+        elif near:
+            invitation.status, invitation.closed_at, invitation.reason = (
+                Invitation.Status.THROTTLED,
+                now,
+                _throttle_reason(shop, min(near)),
+            )
+        else:
+            surveyed.setdefault(order.customer_id, []).append(send_at)
+        invitations.append(invitation)
+    # Orders just stored have no invitations to collide with; for the others a
+    # concurrent update may have planned the same ones a moment ago.
+    return Invitation.objects.bulk_create(invitations, batch_size=1000, ignore_conflicts=not fresh)
 
 
 def _throttle_reason(shop: Shop, surveyed_on: datetime) -> str:
@@ -503,7 +631,7 @@ def _send_sms(item: ClaimedInvitation, *, now: datetime) -> None:
     try:
         text = sms.build_invitation_sms(invitation, url=answer_url(item.token))
         sms.get_gateway().send(to=invitation.customer.phone, text=text)
-    except sms.SmsRejected as error:
+    except (sms.SmsRejected, sms.SmsTooLong) as error:
         _close(invitation, Invitation.Status.FAILED, f"rejected: {error}", now=now)
     except sms.SmsUnavailable as error:
         _retry_later(invitation, error=error, now=now)
@@ -592,34 +720,3 @@ def expire_invitations(*, now: datetime | None = None) -> int:
     return Invitation.objects.filter(
         status__in=[Invitation.Status.SENT, Invitation.Status.OPENED], expires_at__lte=now
     ).update(status=Invitation.Status.EXPIRED, closed_at=now, reason="no answer before the link expired")
-
-
-def answer_url(token: str, *, score: int | None = None) -> str:
-    url = settings.PUBLIC_URL + reverse("answer", kwargs={"token": token})
-    return f"{url}?score={score}" if score is not None else url
-
-
-def build_invitation_email(
-    invitation: Invitation, *, token: str, reminder: bool = False, connection: BaseEmailBackend | None = None
-) -> EmailMultiAlternatives:
-    shop = invitation.shop
-    context = {
-        "shop": shop,
-        "customer": invitation.customer,
-        "order": invitation.order,
-        "url": answer_url(token),
-        "score_urls": [(score, answer_url(token, score=score)) for score in range(11)],
-    }
-    with translation.override(invitation.customer.language):
-        subject = render_to_string("emails/invitation_subject.txt", context).strip()
-        text = render_to_string("emails/invitation.txt", context)
-        html = render_to_string("emails/invitation.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        to=[invitation.customer.email],
-        connection=connection,
-        headers={"X-Bazgasht-Invitation": str(invitation.pk)},
-    )
-    message.attach_alternative(html, "text/html")
-    return message

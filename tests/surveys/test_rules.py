@@ -1,5 +1,6 @@
 """The rules per survey: when it goes out, to whom, how often, and what ends it."""
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -7,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from surveys import domain
+from surveys import domain, sms
 from surveys.domain import (
     CustomerDetails,
     OrderLineDetails,
@@ -20,7 +21,7 @@ from surveys.domain import (
 )
 from surveys.models import Invitation, Suppression, Survey
 from surveys.suppressions import suppress
-from tests.conftest import body_of
+from tests.conftest import body_of, free_port
 from tests.factories import ShopFactory, SurveyFactory
 
 TEHRAN_OFFSET = timedelta(hours=3, minutes=30)
@@ -349,3 +350,59 @@ def test_unanswered_invitations_expire_and_their_link_says_so(survey, mailbox, c
     invitation = order.invitations.get()
     assert (invitation.status, invitation.reason) == ("expired", "no answer before the link expired")
     assert client.get(link_path(mailbox.messages[0])).status_code == 410
+
+
+# --- SMS -------------------------------------------------------------------------------
+
+
+def phone_order(shop, *, phone="+98 912 000 1234"):
+    order, _ = record_order(
+        shop,
+        external_id="S-1",
+        customer=CustomerDetails(phone=phone, language="fa"),
+        total=Decimal("10"),
+        currency="IRR",
+        placed_at=timezone.now(),
+    )
+    return order
+
+
+@pytest.mark.django_db
+def test_a_customer_with_only_a_phone_is_surveyed_by_sms_when_the_shop_allows_it(shop, client, caplog):
+    caplog.set_level(logging.INFO, logger="surveys.sms")
+    shop.sms_enabled = True
+    shop.save()
+    order = phone_order(shop)
+
+    send_due_invitations()
+
+    invitation = order.invitations.get()
+    assert (invitation.channel, invitation.status) == ("sms", "sent")
+    [text] = [record.getMessage() for record in caplog.records if record.name == "surveys.sms"]
+    token = re.search(r"/s/([\w-]+)/", text).group(1)
+    assert len(token) == 22  # 128 bits, short enough for one segment
+    assert sms.sms_segments(sms.build_invitation_sms(invitation, url=domain.answer_url(token))) == 1
+    assert client.get(f"/s/{token}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_phone_only_customer_is_not_surveyed_when_the_shop_has_no_sms(shop):
+    order = phone_order(shop)
+
+    assert list(order.invitations.all()) == []
+
+
+@pytest.mark.django_db
+def test_an_sms_provider_that_cannot_be_reached_is_retried_later(shop, settings):
+    settings.SMS_BACKEND, settings.SMS_API_KEY = "kavenegar", "test-key"
+    settings.SMS_API_BASE = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    shop.sms_enabled = True
+    shop.save()
+    order = phone_order(shop)
+
+    send_due_invitations()
+
+    invitation = order.invitations.get()
+    assert (invitation.status, invitation.attempts) == ("scheduled", 1)
+    assert "could not be reached" in invitation.reason
+    assert invitation.send_at > timezone.now()

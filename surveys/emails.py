@@ -1,0 +1,137 @@
+"""The survey email: HTML and plain text in the customer's language, with one-click unsubscribe.
+
+Templates are chosen per language (`emails/invitation.fa.html`, else `emails/invitation.html`),
+so a translator edits whole sentences in their own direction rather than fragments.
+"""
+
+import re
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.utils import parseaddr
+
+from anymail.message import AnymailMessage
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
+from django.template.loader import select_template
+from django.urls import reverse
+from django.utils import translation
+
+from surveys.models import Invitation, Language
+
+RTL_LANGUAGES = {Language.PERSIAN}
+ONE_CLICK = "List-Unsubscribe=One-Click"
+DEFAULT_BRAND_COLOR = "#0b5cad"
+_HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+@dataclass(frozen=True)
+class ScoreButton:
+    score: int
+    label: str  # The digit as the customer reads it: ۷ in Persian, 7 in English.
+    url: str
+
+
+def answer_url(token: str, *, score: int | None = None) -> str:
+    # The score only preselects an answer on the page: mail scanners open every link.
+    url = settings.PUBLIC_URL + reverse("answer", kwargs={"token": token})
+    return f"{url}?score={score}" if score is not None else url
+
+
+def unsubscribe_url(token: str) -> str:
+    return settings.PUBLIC_URL + reverse("unsubscribe", kwargs={"token": token})
+
+
+def email_language(invitation: Invitation) -> str:
+    language = invitation.customer.language or invitation.shop.default_language
+    return language if language in Language.values else Language.ENGLISH
+
+
+def localise_digits(text: str, language: str) -> str:
+    return text.translate(_PERSIAN_DIGITS) if language == Language.PERSIAN else text
+
+
+def build_invitation_email(
+    invitation: Invitation,
+    *,
+    token: str,
+    reminder: bool = False,
+    connection: BaseEmailBackend | None = None,
+) -> EmailMultiAlternatives:
+    """The survey (or its reminder) for `invitation`, its links carrying `token`."""
+    shop, customer = invitation.shop, invitation.customer
+    language = email_language(invitation)
+    brand_color = shop.brand_color if _HEX_COLOR.match(shop.brand_color or "") else DEFAULT_BRAND_COLOR
+    unsubscribe = unsubscribe_url(token)
+    context = {
+        "shop": shop,
+        "shop_name": shop.display_name,
+        "customer": customer,
+        "order": invitation.order,
+        "order_number": invitation.order.external_id,
+        "reminder": reminder,
+        "language": language,
+        "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
+        "brand_color": brand_color,
+        "brand_text_color": _readable_text_on(brand_color),
+        "url": answer_url(token),
+        "scores": [
+            ScoreButton(score, localise_digits(str(score), language), answer_url(token, score=score))
+            for score in range(11)
+        ],
+        "unsubscribe_url": unsubscribe,
+        # First-strong isolate and its end: keep a Latin order number or name whole inside
+        # right-to-left plain text, where <bdi> is not available.
+        "fsi": "\u2068",
+        "pdi": "\u2069",
+    }
+    with translation.override(language):
+        subject = _render("invitation_subject", "txt", language, context)
+        text = _render("invitation", "txt", language, context)
+        html = _render("invitation", "html", language, context)
+    message = AnymailMessage(
+        # Subjects are one line whatever the template's whitespace.
+        subject=" ".join(subject.split()),
+        body=text,
+        from_email=_from_address(shop.display_name),
+        to=[customer.email],
+        connection=connection,
+        headers={
+            "X-Bazgasht-Invitation": str(invitation.pk),
+            "List-Unsubscribe": _list_unsubscribe(unsubscribe),
+            # RFC 8058: the mail client POSTs this body to the https link, no page visit needed.
+            "List-Unsubscribe-Post": ONE_CLICK,
+        },
+        # Providers echo metadata in their bounce and complaint webhooks (see suppressions.py).
+        metadata={"invitation": str(invitation.pk)},
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def _render(name: str, extension: str, language: str, context: dict[str, object]) -> str:
+    template = select_template([f"emails/{name}.{language}.{extension}", f"emails/{name}.{extension}"])
+    return template.render(context)
+
+
+def _list_unsubscribe(url: str) -> str:
+    links = [f"<{url}>"]
+    if settings.UNSUBSCRIBE_MAILTO:
+        links.append(f"<mailto:{settings.UNSUBSCRIBE_MAILTO}?subject=unsubscribe>")
+    return ", ".join(links)
+
+
+def _from_address(shop_name: str) -> str:
+    # The customer knows the shop, not Bazgasht: its name goes on the configured address.
+    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return str(Address(display_name=shop_name, addr_spec=address)) if address else settings.DEFAULT_FROM_EMAIL
+
+
+def _readable_text_on(color: str) -> str:
+    """White or near-black, whichever reads better on `color` (WCAG relative luminance)."""
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    # Contrast with white (1.05 / (L + 0.05)) beats contrast with black ((L + 0.05) / 0.05) below L≈0.18.
+    return "#ffffff" if luminance < 0.179 else "#1f2328"

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from surveys import unsubscribe_views
+
+urlpatterns = [
+    path("u/<str:token>/", unsubscribe_views.unsubscribe, name="unsubscribe"),
+]

@@ -1,0 +1,66 @@
+"""The unsubscribe page behind every survey's link and List-Unsubscribe header.
+
+GET only asks: mail scanners and link previews open every link in an email, and must not
+unsubscribe anyone. POST unsubscribes, from the page's button or from the mail client's
+RFC 8058 one-click request.
+"""
+
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from surveys import suppressions
+from surveys.emails import RTL_LANGUAGES, email_language
+from surveys.models import Channel, Invitation, Language
+from surveys.tokens import hash_token
+
+
+# A one-click POST from a mail client carries no cookie, so no CSRF token; the secret
+# token in the URL is what proves the request came from the email.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _invitation_for_token(token)
+    if invitation is None:
+        # One page for a token never issued and one withdrawn: the answer reveals nothing.
+        language = translation.get_language_from_request(request)
+        return _page(request, "unsubscribe_unknown", language, {}, status=404)
+    language = email_language(invitation)
+    address = _address(invitation)
+    context = {"shop": invitation.shop, "address": address}
+    if request.method == "POST":
+        suppressions.unsubscribe(invitation)
+        return _page(request, "unsubscribe_done", language, context)
+    if suppressions.is_suppressed(invitation.shop, channel=invitation.channel, address=address):
+        return _page(request, "unsubscribe_done", language, context)
+    return _page(request, "unsubscribe", language, context)
+
+
+def _invitation_for_token(token: str) -> Invitation | None:
+    # The survey and its reminder carry different tokens; either one unsubscribes.
+    token_hash = hash_token(token)
+    return (
+        Invitation.objects.select_related("shop", "customer")
+        .filter(Q(token_hash=token_hash) | Q(reminder_token_hash=token_hash))
+        .first()
+    )
+
+
+def _address(invitation: Invitation) -> str:
+    customer = invitation.customer
+    return customer.email if invitation.channel == Channel.EMAIL else customer.phone
+
+
+def _page(
+    request: HttpRequest, name: str, language: str, context: dict[str, object], *, status: int = 200
+) -> HttpResponse:
+    language = Language.PERSIAN if language == Language.PERSIAN else Language.ENGLISH
+    suffix = f".{language}" if language != Language.ENGLISH else ""
+    context = {**context, "lang": language, "dir": "rtl" if language in RTL_LANGUAGES else "ltr"}
+    with translation.override(language):
+        return render(request, f"surveys/{name}{suffix}.html", context, status=status)

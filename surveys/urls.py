@@ -1,0 +1,19 @@
+from django.urls import path
+
+from surveys import views
+from surveys.models import WebhookSource
+
+urlpatterns = [
+    path(
+        "webhooks/shopify/<slug:shop_slug>/",
+        views.receive_webhook,
+        {"platform": WebhookSource.Platform.SHOPIFY},
+        name="shopify_webhook",
+    ),
+    path(
+        "webhooks/woocommerce/<slug:shop_slug>/",
+        views.receive_webhook,
+        {"platform": WebhookSource.Platform.WOOCOMMERCE},
+        name="woocommerce_webhook",
+    ),
+]

@@ -1,0 +1,45 @@
+"""Webhook endpoints: Shopify and WooCommerce push their orders here."""
+
+import re
+
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from surveys import webhooks
+from surveys.errors import DomainError
+from surveys.models import WebhookSource
+
+# (signature, topic, delivery id) headers per platform.
+_HEADERS: dict[str, tuple[str, str, str]] = {
+    WebhookSource.Platform.SHOPIFY: ("X-Shopify-Hmac-Sha256", "X-Shopify-Topic", "X-Shopify-Webhook-Id"),
+    WebhookSource.Platform.WOOCOMMERCE: ("X-WC-Webhook-Signature", "X-WC-Webhook-Topic", "X-WC-Webhook-Delivery-ID"),
+}
+# WooCommerce tests a new webhook with this unsigned form body and saves it only on a 200.
+_WOOCOMMERCE_PING = re.compile(rb"webhook_id=\d+")
+
+
+@csrf_exempt
+@require_POST
+def receive_webhook(request: HttpRequest, shop_slug: str, platform: str) -> JsonResponse:
+    source = WebhookSource.objects.select_related("shop").filter(shop__slug=shop_slug, platform=platform).first()
+    if source is None:
+        return JsonResponse({"detail": f"no {platform} webhook is set up for this shop"}, status=404)
+    signature_header, topic_header, delivery_header = _HEADERS[source.platform]
+    signature = request.headers.get(signature_header, "")
+    if not signature and platform == WebhookSource.Platform.WOOCOMMERCE and _WOOCOMMERCE_PING.fullmatch(request.body):
+        return JsonResponse({"detail": "ping received"})
+    # The signature covers the raw bytes: nothing is parsed before it is checked.
+    if not webhooks.verify_signature(source, request.body, signature, now=timezone.now()):
+        return JsonResponse({"detail": f"missing or invalid {signature_header}"}, status=401)
+    try:
+        outcome = webhooks.handle_delivery(
+            source,
+            topic=request.headers.get(topic_header, ""),
+            delivery_id=request.headers.get(delivery_header, ""),
+            payload=webhooks.load_payload(request.body),
+        )
+    except DomainError as error:
+        return JsonResponse({"detail": error.message}, status=error.status_code)
+    return JsonResponse({"detail": outcome})

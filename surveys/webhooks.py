@@ -1,0 +1,359 @@
+"""Orders pushed by Shopify and WooCommerce: signatures, payloads and deliveries.
+
+Both platforms sign the exact request body with base64(HMAC-SHA256(secret, body)). The
+signature is checked before anything is parsed; a delivery id seen before is dropped; the
+order itself is deduplicated by `record_order` on (shop, order id), so a store resending
+the same order under a new delivery id still surveys nobody twice.
+"""
+
+import base64
+import hashlib
+import hmac
+import html
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from surveys.domain import CustomerDetails, OrderLineDetails, record_order, update_order
+from surveys.errors import DomainError
+from surveys.models import Customer, Language, Order, OrderLine, WebhookDelivery, WebhookSource
+
+log = logging.getLogger(__name__)
+
+Platform = WebhookSource.Platform
+
+# The topics that carry an order; anything else a store is subscribed to is acknowledged and ignored.
+SHOPIFY_ORDER_TOPICS = frozenset(
+    {
+        "orders/create",
+        "orders/updated",
+        "orders/paid",
+        "orders/fulfilled",
+        "orders/partially_fulfilled",
+        "orders/cancelled",
+    }
+)
+# WooCommerce has no "completed" topic: a completed order arrives as order.updated.
+WOOCOMMERCE_ORDER_TOPICS = frozenset({"order.created", "order.updated"})
+WOOCOMMERCE_CANCELLED_STATUSES = frozenset({"cancelled", "refunded"})
+
+
+class InvalidWebhook(DomainError):
+    """The webhook's payload is not an order we can read."""
+
+    status_code = 422
+
+
+class WebhookNotJson(InvalidWebhook):
+    """The webhook's body is not a JSON object."""
+
+    status_code = 400
+
+
+@dataclass(frozen=True)
+class WebhookOrder:
+    """An order as a store reported it, ready for `record_order` / `update_order`."""
+
+    external_id: str
+    customer: CustomerDetails
+    total: Decimal
+    currency: str
+    placed_at: datetime
+    lines: tuple[OrderLineDetails, ...] = ()
+    fulfilled_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str = ""
+
+
+# --- Signatures -------------------------------------------------------------------------
+
+
+def sign(secret: str, raw_body: bytes) -> str:
+    digest = hmac.new(secret.encode(), raw_body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def verify_signature(source: WebhookSource, raw_body: bytes, signature: str, *, now: datetime) -> bool:
+    """Whether `signature` signs `raw_body` with the source's secret, or with the previous
+    secret while a rotation is under way (until `previous_secret_until`)."""
+    secrets = [source.secret]
+    if source.previous_secret and source.previous_secret_until is not None and now < source.previous_secret_until:
+        secrets.append(source.previous_secret)
+    given = signature.strip().encode()
+    # Every secret is compared, so the time taken does not tell which one nearly matched.
+    matches = [hmac.compare_digest(sign(secret, raw_body).encode(), given) for secret in secrets if secret]
+    return bool(given) and any(matches)
+
+
+def load_payload(raw_body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(raw_body)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise WebhookNotJson(f"the body is not JSON: {error}") from error
+    if not isinstance(payload, dict):
+        raise WebhookNotJson("the body must be a JSON object")
+    return payload
+
+
+# --- Payloads ---------------------------------------------------------------------------
+
+
+def parse_shopify_order(payload: Mapping[str, Any], *, topic: str, now: datetime) -> WebhookOrder:
+    """Read a Shopify order webhook (orders/create, /updated, /fulfilled, /cancelled…).
+
+    Since API 2022-10 the customer's name, email and phone are protected data and arrive
+    as null unless the app is approved: such an order is read with an empty customer.
+    """
+    customer = _mapping(payload.get("customer"), "customer")
+    fulfilled_at = None
+    if topic == "orders/fulfilled" or payload.get("fulfillment_status") == "fulfilled":
+        # The order is fulfilled when its last shipment left.
+        shipped = [
+            _datetime(item.get("created_at"), "fulfillments.created_at")
+            for item in _list(payload.get("fulfillments"), "fulfillments")
+            if isinstance(item, Mapping) and item.get("status", "success") == "success" and item.get("created_at")
+        ]
+        fulfilled_at = max(shipped, default=now)
+    cancelled_at = _optional_datetime(payload.get("cancelled_at"), "cancelled_at")
+    if topic == "orders/cancelled" and cancelled_at is None:
+        cancelled_at = now
+    cancel_reason = _text(payload.get("cancel_reason"))
+    return WebhookOrder(
+        external_id=_order_id(payload),
+        customer=_customer(
+            email=_text(payload.get("email")) or _text(payload.get("contact_email")) or _text(customer.get("email")),
+            phone=_text(payload.get("phone")) or _text(customer.get("phone")),
+            name=f"{_text(customer.get('first_name'))} {_text(customer.get('last_name'))}",
+            language=_language(_text(payload.get("customer_locale"))),
+        ),
+        total=_decimal(_required(payload, "total_price"), "total_price"),
+        currency=_currency(payload),
+        placed_at=_datetime(_required(payload, "created_at"), "created_at"),
+        lines=tuple(
+            _line(
+                item,
+                sku=item.get("sku"),
+                # `name` carries the variant too ("IPod Nano - 8gb - green").
+                name=item.get("name") or item.get("title"),
+                price=item.get("price"),
+            )
+            for item in _line_items(payload)
+        ),
+        fulfilled_at=fulfilled_at,
+        cancelled_at=cancelled_at,
+        cancel_reason=f"order cancelled in Shopify ({cancel_reason})"
+        if cancel_reason
+        else "order cancelled in Shopify",
+    )
+
+
+def parse_woocommerce_order(payload: Mapping[str, Any], *, now: datetime) -> WebhookOrder:
+    """Read a WooCommerce order webhook (the body is the REST v3 order resource).
+
+    WooCommerce knows no customer language, and its `*_gmt` times carry no offset: they are UTC.
+    """
+    billing = _mapping(payload.get("billing"), "billing")
+    status = _text(payload.get("status"))
+    fulfilled_at = cancelled_at = None
+    if status == "completed":
+        fulfilled_at = _optional_datetime(payload.get("date_completed_gmt"), "date_completed_gmt", naive_is_utc=True)
+        fulfilled_at = fulfilled_at or now
+    elif status in WOOCOMMERCE_CANCELLED_STATUSES:
+        cancelled_at = _optional_datetime(payload.get("date_modified_gmt"), "date_modified_gmt", naive_is_utc=True)
+        cancelled_at = cancelled_at or now
+    return WebhookOrder(
+        external_id=_order_id(payload),
+        customer=_customer(
+            email=_text(billing.get("email")),
+            phone=_text(billing.get("phone")),
+            name=f"{_text(billing.get('first_name'))} {_text(billing.get('last_name'))}",
+            language="",
+        ),
+        total=_decimal(_required(payload, "total"), "total"),
+        currency=_currency(payload),
+        placed_at=_datetime(_required(payload, "date_created_gmt"), "date_created_gmt", naive_is_utc=True),
+        # WooCommerce stores product names HTML-escaped ("Ship Your Idea &ndash; Black").
+        lines=tuple(
+            _line(item, sku=item.get("sku"), name=html.unescape(_text(item.get("name"))), price=item.get("price"))
+            for item in _line_items(payload)
+        ),
+        fulfilled_at=fulfilled_at,
+        cancelled_at=cancelled_at,
+        cancel_reason=f"order {status} in WooCommerce",
+    )
+
+
+def _required(payload: Mapping[str, Any], key: str) -> Any:
+    value = payload.get(key)
+    if value is None or value == "":
+        raise InvalidWebhook(f"{key} is missing")
+    return value
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _mapping(value: Any, field: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidWebhook(f"{field} must be an object")
+    return value
+
+
+def _list(value: Any, field: str) -> Sequence[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidWebhook(f"{field} must be a list")
+    return value
+
+
+def _order_id(payload: Mapping[str, Any]) -> str:
+    # Shopify's ids are 64-bit integers: kept as text, never through a float.
+    value = _required(payload, "id")
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+        raise InvalidWebhook(f"id must be a whole number, not {value!r}")
+    return str(int(value))
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidWebhook(f"{field} is not a number: {value!r}") from None
+    if isinstance(value, bool) or not number.is_finite():
+        raise InvalidWebhook(f"{field} is not a number: {value!r}")
+    return number.quantize(Decimal("0.01"))
+
+
+def _datetime(value: Any, field: str, *, naive_is_utc: bool = False) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidWebhook(f"{field} is not a date and time: {value!r}") from None
+    if timezone.is_naive(moment):
+        if not naive_is_utc:
+            raise InvalidWebhook(f"{field} has no UTC offset: {value!r}")
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _optional_datetime(value: Any, field: str, *, naive_is_utc: bool = False) -> datetime | None:
+    return None if value in (None, "") else _datetime(value, field, naive_is_utc=naive_is_utc)
+
+
+def _currency(payload: Mapping[str, Any]) -> str:
+    currency = _text(_required(payload, "currency"))
+    if len(currency) != 3 or not currency.isalpha():
+        raise InvalidWebhook(f"currency must be a three-letter code, not {currency!r}")
+    return currency.upper()
+
+
+def _language(locale: str) -> str:
+    # Shopify sends "en", "fa-IR", "pt-BR"…; only the languages Bazgasht speaks are kept.
+    code = locale.replace("_", "-").split("-")[0].lower()
+    return code if code in Language.values else ""
+
+
+def _customer(*, email: str, phone: str, name: str, language: str) -> CustomerDetails:
+    # A malformed address or phone would only fail later, at sending: the order is still
+    # worth keeping, so the unusable detail is dropped instead of the whole order.
+    try:
+        validate_email(email)
+    except ValidationError:
+        if email:
+            log.warning("webhook order with an unusable email %r; stored without it", email)
+        email = ""
+    if len(phone) > Customer._meta.get_field("phone").max_length:  # type: ignore[operator]
+        log.warning("webhook order with an unusable phone %r; stored without it", phone)
+        phone = ""
+    return CustomerDetails(email=email, phone=phone, name=name.strip()[:200], language=language)
+
+
+def _line_items(payload: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    items = _list(payload.get("line_items"), "line_items")
+    if not all(isinstance(item, Mapping) for item in items):
+        raise InvalidWebhook("line_items must be a list of objects")
+    return items
+
+
+def _line(item: Mapping[str, Any], *, sku: Any, name: Any, price: Any) -> OrderLineDetails:
+    quantity = item.get("quantity", 1)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        raise InvalidWebhook(f"line_items.quantity must be a whole number, not {quantity!r}")
+    return OrderLineDetails(
+        sku=_text(sku)[: OrderLine._meta.get_field("sku").max_length],
+        product_name=_text(name)[: OrderLine._meta.get_field("product_name").max_length],
+        quantity=quantity,
+        unit_price=None if price in (None, "") else _decimal(price, "line_items.price"),
+    )
+
+
+# --- Deliveries -------------------------------------------------------------------------
+
+
+def handle_delivery(
+    source: WebhookSource, *, topic: str, delivery_id: str, payload: Mapping[str, Any], now: datetime | None = None
+) -> str:
+    """Take one verified delivery; return what happened, in a few words.
+
+    Side effects: records the delivery id (a repeat is dropped unread); stores a new order
+    with its customer and lines and schedules its surveys, or sets a known order's
+    fulfilment and cancellation times (scheduling the surveys fulfilment triggers,
+    cancelling the scheduled ones when cancelled). A payload that cannot be read stores
+    nothing, not even the delivery id, so the store's retry is taken in full.
+    """
+    now = now or timezone.now()
+    if source.platform == Platform.SHOPIFY:
+        if topic not in SHOPIFY_ORDER_TOPICS:
+            return "ignored topic"
+        order = parse_shopify_order(payload, topic=topic, now=now)
+        origin = Order.Source.SHOPIFY
+    else:
+        if topic not in WOOCOMMERCE_ORDER_TOPICS:
+            return "ignored topic"
+        order = parse_woocommerce_order(payload, now=now)
+        origin = Order.Source.WOOCOMMERCE
+    if not delivery_id or len(delivery_id) > WebhookDelivery._meta.get_field("delivery_id").max_length:  # type: ignore[operator]
+        raise InvalidWebhook("the delivery id is missing or too long")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                WebhookDelivery.objects.create(source=source, delivery_id=delivery_id, topic=topic[:60])
+        except IntegrityError:
+            return "duplicate delivery"
+        known = Order.objects.filter(shop=source.shop, external_id=order.external_id).first()
+        if known is None:
+            known, created = record_order(
+                source.shop,
+                external_id=order.external_id,
+                customer=order.customer,
+                total=order.total,
+                currency=order.currency,
+                placed_at=order.placed_at,
+                fulfilled_at=order.fulfilled_at,
+                cancelled_at=order.cancelled_at,
+                lines=order.lines,
+                source=origin,
+            )
+            if created:
+                return "created"
+        # Only times move on a known order: totals and lines stay as first recorded.
+        update_order(
+            known,
+            fulfilled_at=order.fulfilled_at,
+            cancelled_at=order.cancelled_at,
+            reason=order.cancel_reason if order.cancelled_at else "",
+        )
+        return "updated"
