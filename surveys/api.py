@@ -63,9 +63,10 @@ def record_order_event(request: HttpRequest, external_id: str, payload: OrderEve
     if order is None:
         raise NotFound("no such order")
     at = payload.at or timezone.now()
-    times = {"fulfilled": "fulfilled_at", "delivered": "delivered_at"}
-    if payload.event in times:
-        domain.update_order(order, **{times[payload.event]: at})
+    if payload.event == "fulfilled":
+        domain.update_order(order, fulfilled_at=at)
+    elif payload.event == "delivered":
+        domain.update_order(order, delivered_at=at)
     else:
         domain.update_order(order, cancelled_at=at, reason=payload.reason or f"the order was {payload.event}")
     return orders_of(request.auth).prefetch_related("invitations").get(pk=order.pk)  # type: ignore[attr-defined]
@@ -90,7 +91,7 @@ def _new_order(payload: OrderIn) -> domain.NewOrder:
         placed_at=payload.placed_at,
         fulfilled_at=payload.fulfilled_at,
         delivered_at=payload.delivered_at,
-        lines=[domain.OrderLineDetails(**line.dict()) for line in payload.lines],
+        lines=[domain.OrderLineDetails(**line.model_dump()) for line in payload.lines],
     )
 
 

@@ -110,6 +110,9 @@ class Customer(models.Model):
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Set on customers created by the ingestion in hand (not stored): they have no history yet.
+    created_now = False
+
     class Meta:
         constraints = [
             models.UniqueConstraint(

@@ -1,15 +1,32 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from ninja import Field, Schema
-from pydantic import ConfigDict, EmailStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 
-class CustomerIn(Schema):
+def _email(value: str) -> str:
+    # Django's validator: the same rule the Customer model applies, and far cheaper than
+    # email-validator's (the bulk API checks a thousand addresses a call).
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValueError("value is not a valid email address") from None
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email), Field(max_length=254, json_schema_extra={"format": "email"})]
+
+
+# Input schemas are plain pydantic models: ninja's Schema adds a wrapper for reading ORM
+# objects that only output needs, and it costs a third of the bulk API's time.
+class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr | None = Field(None, max_length=254)
+    email: Email | None = None
     phone: str | None = Field(None, max_length=32, pattern=r"^\+?[0-9 ()\-]{4,32}$")
     name: str = Field("", max_length=200)
     language: Literal["en", "fa"] | None = None
@@ -20,7 +37,7 @@ def _require_offset(name: str, value: datetime | None) -> None:
         raise ValueError(f"{name} must include a UTC offset, for example 2026-10-21T14:30:00+03:30")
 
 
-class OrderLineIn(Schema):
+class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: str = Field("", max_length=100)
@@ -29,7 +46,7 @@ class OrderLineIn(Schema):
     unit_price: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
 
 
-class OrderIn(Schema):
+class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     external_id: str = Field(..., min_length=1, max_length=100, description="The shop's own order number.")
@@ -48,7 +65,7 @@ class OrderIn(Schema):
         return self
 
 
-class OrderEventIn(Schema):
+class OrderEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event: Literal["fulfilled", "delivered", "cancelled", "refunded"]
@@ -98,14 +115,14 @@ class OrderOut(Schema):
         return list(order.invitations.all())  # type: ignore[attr-defined]
 
 
-class BulkOrdersIn(Schema):
+class BulkOrdersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Items are checked one by one (see OrderIn), so one bad row never loses the others.
     orders: list[Any] = Field(..., min_length=1, max_length=1000)
 
 
-class BulkOrderResult(Schema):
+class BulkOrderResult(BaseModel):
     index: int
     external_id: str | None
     status: Literal["created", "duplicate", "rejected"]
@@ -113,7 +130,7 @@ class BulkOrderResult(Schema):
     errors: list[str] = []
 
 
-class BulkOrdersOut(Schema):
+class BulkOrdersOut(BaseModel):
     created: int
     duplicates: int
     rejected: int

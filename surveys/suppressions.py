@@ -10,8 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from anymail.signals import AnymailTrackingEvent, EventType
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from surveys.models import Channel, Customer, Invitation, Shop, Suppression
@@ -26,12 +25,15 @@ def normalise_address(channel: str, address: str) -> str:
 
 def suppress(shop: Shop, *, channel: str, address: str, reason: str, detail: str = "") -> Suppression:
     """Put an address on the shop's list; the first reason recorded stays."""
-    suppression, _ = Suppression.objects.get_or_create(
-        shop=shop,
-        channel=channel,
-        address=normalise_address(channel, address),
-        defaults={"reason": reason, "detail": detail[:500]},
-    )
+    lookup = {"shop": shop, "channel": channel, "address": normalise_address(channel, address)}
+    try:
+        with transaction.atomic():
+            suppression, _ = Suppression.objects.get_or_create(
+                **lookup, defaults={"reason": reason, "detail": detail[:500]}
+            )
+    except IntegrityError:
+        # The same address was suppressed a moment ago (a double click, a webhook retry).
+        suppression = Suppression.objects.get(**lookup)
     return suppression
 
 
@@ -39,14 +41,19 @@ def is_suppressed(shop: Shop, *, channel: str, address: str) -> bool:
     return Suppression.objects.filter(shop=shop, channel=channel, address=normalise_address(channel, address)).exists()
 
 
-def suppressed_among(pairs: set[tuple[int, str, str]]) -> set[tuple[int, str, str]]:
-    """Which of these (shop id, channel, address) triples are suppressed, in one query."""
-    if not pairs:
-        return set()
-    condition = Q()
-    for shop_id, channel, address in pairs:
-        condition |= Q(shop_id=shop_id, channel=channel, address=address)
-    return set(Suppression.objects.filter(condition).values_list("shop_id", "channel", "address"))
+def suppressed_among(triples: set[tuple[int, str, str]]) -> set[tuple[int, str, str]]:
+    """Which of these (shop id, channel, address) triples are suppressed, in one query a shop and channel."""
+    addresses: dict[tuple[int, str], set[str]] = {}
+    for shop_id, channel, address in triples:
+        addresses.setdefault((shop_id, channel), set()).add(address)
+    found: set[tuple[int, str, str]] = set()
+    for (shop_id, channel), group in addresses.items():
+        found.update(
+            Suppression.objects.filter(shop_id=shop_id, channel=channel, address__in=group).values_list(
+                "shop_id", "channel", "address"
+            )
+        )
+    return found
 
 
 def unsubscribe(invitation: Invitation, *, now: datetime | None = None) -> Suppression:

@@ -195,3 +195,104 @@ def test_bulk_orders_takes_one_to_a_thousand(api, count, status):
     assert response.status_code == status
     assert "orders" in response.content.decode()
     assert Order.objects.count() == 0
+
+
+def post_bulk(client, orders: list[object]):
+    return client.post("/api/v1/orders/bulk", json.dumps({"orders": orders}), content_type="application/json")
+
+
+@pytest.mark.django_db
+def test_bulk_orders_answers_an_id_given_twice_as_a_duplicate_of_the_first(api):
+    answer = post_bulk(api, [order_payload(), order_payload(total="1.00")])
+
+    assert [(item["status"], item["order_id"]) for item in answer.json()["results"]] == [
+        ("created", Order.objects.get().pk),
+        ("duplicate", Order.objects.get().pk),
+    ]
+    assert str(Order.objects.get().total) == "129.00"
+
+
+@pytest.mark.django_db
+def test_bulk_orders_sharing_a_phone_keep_their_own_customers(api):
+    phone = "+98 912 000 1234"
+    answer = post_bulk(
+        api,
+        [
+            order_payload(external_id="A-1", customer={"email": "a@example.com", "phone": phone}),
+            order_payload(external_id="A-2", customer={"email": "b@example.com", "phone": phone}),
+            order_payload(external_id="A-3", customer={"phone": phone}),
+        ],
+    )
+
+    assert answer.json()["created"] == 3
+    a, b = Customer.objects.get(email="a@example.com"), Customer.objects.get(email="b@example.com")
+    assert (a.phone, b.phone) == (phone, "")
+    assert Order.objects.get(external_id="A-3").customer == a  # the phone's owner
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 50])
+def test_bulk_orders_take_the_same_few_queries_for_one_order_or_fifty(api, survey, count, django_assert_num_queries):
+    orders = [
+        order_payload(external_id=f"A-{n}", customer={"email": f"c{n}@example.com"}, lines=[{"sku": "MUG-1"}])
+        for n in range(count)
+    ]
+
+    # key, existing orders, customers, savepoint + insert ×2, lines, surveys, suppressions,
+    # invitations, savepoint release — the same whether 1 or 50.
+    with django_assert_num_queries(12):
+        answer = post_bulk(api, orders)
+
+    assert answer.json()["created"] == count
+    assert Invitation.objects.count() == count
+
+
+@pytest.mark.django_db
+def test_order_events_schedule_on_fulfilment_and_cancel_on_refund(api, survey, time_machine):
+    survey.trigger = "fulfilment"
+    survey.save()
+    time_machine.move_to("2026-11-20T10:00:00Z", tick=False)
+    post_order(api, order_payload(placed_at="2026-11-20T10:00:00+00:00"))
+
+    fulfilled = api.post(
+        "/api/v1/orders/A-1001/events", {"event": "fulfilled", "at": "2026-11-21T08:00:00+00:00"},
+        content_type="application/json",
+    )  # fmt: skip
+    refunded = api.post("/api/v1/orders/A-1001/events", {"event": "refunded"}, content_type="application/json")
+
+    assert fulfilled.status_code == 200
+    [scheduled] = fulfilled.json()["invitations"]
+    assert (scheduled["status"], scheduled["send_at"]) == ("scheduled", "2026-11-21T08:00:00Z")
+    [cancelled] = refunded.json()["invitations"]
+    assert (cancelled["status"], cancelled["reason"]) == ("cancelled", "the order was refunded")
+    assert refunded.json()["cancelled_at"] == "2026-11-20T10:00:00Z"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"event": "lost"}, "event"),
+        ({"event": "fulfilled", "at": "2026-11-21T08:00:00"}, "UTC offset"),
+        ({"event": "cancelled", "reason": "x" * 201}, "reason"),
+    ],
+)
+def test_order_events_reject_bad_input_and_change_nothing(api, body, message):
+    post_order(api, order_payload())
+
+    answer = api.post("/api/v1/orders/A-1001/events", body, content_type="application/json")
+
+    assert answer.status_code == 422
+    assert message in json.dumps(answer.json())
+    order = Order.objects.get()
+    assert (order.fulfilled_at, order.cancelled_at) == (None, None)
+
+
+@pytest.mark.django_db
+def test_order_events_for_another_shops_order_are_not_found(api, other_api):
+    post_order(api, order_payload())
+
+    answer = other_api.post("/api/v1/orders/A-1001/events", {"event": "cancelled"}, content_type="application/json")
+
+    assert answer.status_code == 404
+    assert Order.objects.get().cancelled_at is None
