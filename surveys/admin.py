@@ -19,6 +19,7 @@ from surveys.models import (
     Order,
     Question,
     Shop,
+    Suppression,
     Survey,
     WebhookDelivery,
     WebhookSource,
@@ -65,11 +66,45 @@ class ApiKeyAdmin(ShopScopedAdmin):
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
 
 
+# Every step of an invitation's life, with its time and, at an end, the reason.
+LIFECYCLE = [
+    "survey", "order", "channel", "status", "send_at", "sent_at", "opened_at", "reminded_at",
+    "answered_at", "expires_at", "closed_at", "reason",
+]  # fmt: skip
+
+
+class InvitationHistory(admin.TabularInline):
+    """The customer's (or order's) surveys: what went out, what came back, and what stopped one."""
+
+    model = Invitation
+    fields = LIFECYCLE
+    readonly_fields = LIFECYCLE
+    extra = 0
+    can_delete = False
+    ordering = ["-send_at"]
+    verbose_name_plural = "Survey invitations"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("survey", "order")
+
+
 @admin.register(Customer)
 class CustomerAdmin(ShopScopedAdmin):
     list_display = ["__str__", "email", "phone", "language", "shop"]
     list_select_related = ["shop"]
     search_fields = ["email", "phone", "name"]
+    inlines = [InvitationHistory]
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(ShopScopedAdmin):
+    list_display = ["address", "channel", "reason", "detail", "shop", "created_at"]
+    list_filter = ["reason", "channel"]
+    list_select_related = ["shop"]
+    search_fields = ["address"]
 
 
 class ImportOrdersForm(forms.Form):
@@ -93,6 +128,7 @@ class OrderAdmin(ShopScopedAdmin):
     search_fields = ["external_id", "customer__email"]
     raw_id_fields = ["customer"]
     date_hierarchy = "placed_at"
+    inlines = [InvitationHistory]
 
     def get_urls(self) -> list[Any]:
         import_url = path("import/", self.admin_site.admin_view(self.import_view), name="surveys_order_import")
@@ -143,11 +179,11 @@ class SurveyAdmin(ShopScopedAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(ShopScopedAdmin):
-    list_display = ["pk", "customer", "order", "survey", "status", "send_at", "sent_at", "attempts", "reason"]
+    list_display = ["pk", "customer", "order", "survey", "channel", "status", "send_at", "sent_at", "reason"]
     list_filter = ["status", "channel"]
     list_select_related = ["customer", "order", "survey"]
     search_fields = ["customer__email", "order__external_id"]
-    readonly_fields = ["token_hash", "claimed_at", "sent_at", "attempts", "reason", "created_at"]
+    readonly_fields = ["token_hash", "reminder_token_hash", "claimed_at", "attempts", "created_at", *LIFECYCLE[4:]]
     raw_id_fields = ["customer", "order"]
 
 

@@ -4,6 +4,7 @@ Templates are chosen per language (`emails/invitation.fa.html`, else `emails/inv
 so a translator edits whole sentences in their own direction rather than fragments.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -64,6 +65,7 @@ def build_invitation_email(
     language = email_language(invitation)
     brand_color = shop.brand_color if _HEX_COLOR.match(shop.brand_color or "") else DEFAULT_BRAND_COLOR
     unsubscribe = unsubscribe_url(token)
+    url = answer_url(token)
     context = {
         "shop": shop,
         "shop_name": shop.display_name,
@@ -75,10 +77,10 @@ def build_invitation_email(
         "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
         "brand_color": brand_color,
         "brand_text_color": _readable_text_on(brand_color),
-        "url": answer_url(token),
+        "url": url,
+        # The link once, the score appended: this runs for every email of a sweep.
         "scores": [
-            ScoreButton(score, localise_digits(str(score), language), answer_url(token, score=score))
-            for score in range(11)
+            ScoreButton(score, localise_digits(str(score), language), f"{url}?score={score}") for score in range(11)
         ],
         "unsubscribe_url": unsubscribe,
         # First-strong isolate and its end: keep a Latin order number or name whole inside
@@ -123,9 +125,14 @@ def _list_unsubscribe(url: str) -> str:
 
 
 def _from_address(shop_name: str) -> str:
+    return _shop_from_address(shop_name, settings.DEFAULT_FROM_EMAIL)
+
+
+@functools.lru_cache(maxsize=256)
+def _shop_from_address(shop_name: str, default_from: str) -> str:
     # The customer knows the shop, not Bazgasht: its name goes on the configured address.
-    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    return str(Address(display_name=shop_name, addr_spec=address)) if address else settings.DEFAULT_FROM_EMAIL
+    _, address = parseaddr(default_from)
+    return str(Address(display_name=shop_name, addr_spec=address)) if address else default_from
 
 
 def _readable_text_on(color: str) -> str:

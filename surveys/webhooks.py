@@ -23,7 +23,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from surveys.domain import CustomerDetails, OrderLineDetails, record_order, update_order
+from surveys.domain import CustomerDetails, OrderLineDetails, record_order, schedule_invitations, update_order
 from surveys.errors import DomainError
 from surveys.models import Customer, Language, Order, OrderLine, WebhookDelivery, WebhookSource
 
@@ -45,6 +45,8 @@ SHOPIFY_ORDER_TOPICS = frozenset(
 # WooCommerce has no "completed" topic: a completed order arrives as order.updated.
 WOOCOMMERCE_ORDER_TOPICS = frozenset({"order.created", "order.updated"})
 WOOCOMMERCE_CANCELLED_STATUSES = frozenset({"cancelled", "refunded"})
+# Not a purchase yet: stored, but surveyed only once an update shows it paid.
+WOOCOMMERCE_UNPAID_STATUSES = frozenset({"pending", "failed", "on-hold", "checkout-draft"})
 
 
 class InvalidWebhook(DomainError):
@@ -72,6 +74,7 @@ class WebhookOrder:
     fulfilled_at: datetime | None = None
     cancelled_at: datetime | None = None
     cancel_reason: str = ""
+    paid: bool = True
 
 
 # --- Signatures -------------------------------------------------------------------------
@@ -189,6 +192,7 @@ def parse_woocommerce_order(payload: Mapping[str, Any], *, now: datetime) -> Web
         fulfilled_at=fulfilled_at,
         cancelled_at=cancelled_at,
         cancel_reason=f"order {status} in WooCommerce",
+        paid=status not in WOOCOMMERCE_UNPAID_STATUSES,
     )
 
 
@@ -346,6 +350,7 @@ def handle_delivery(
                 cancelled_at=order.cancelled_at,
                 lines=order.lines,
                 source=origin,
+                schedule=order.paid,
             )
             if created:
                 return "created"
@@ -356,4 +361,7 @@ def handle_delivery(
             cancelled_at=order.cancelled_at,
             reason=order.cancel_reason if order.cancelled_at else "",
         )
+        if order.paid:
+            # An order first seen unpaid is surveyed from the update that shows it paid.
+            schedule_invitations(known)
         return "updated"

@@ -33,3 +33,19 @@ def test_openapi_schema_documents_the_endpoints(client, db):
 
     assert {"/api/v1/orders", "/api/v1/orders/{external_id}", "/api/v1/metrics/nps"} <= set(schema["paths"])
     assert schema["components"]["schemas"]["OrderIn"]["additionalProperties"] is False
+
+
+def test_a_customers_page_shows_each_invitations_lifecycle_with_its_reason(client, staff_of):
+    from surveys.models import Invitation
+    from tests.factories import InvitationFactory
+
+    invitation = InvitationFactory(status=Invitation.Status.THROTTLED, reason="already surveyed around 2026-11-03")
+    client.force_login(staff_of(invitation.shop))
+
+    page = client.get(f"/admin/surveys/customer/{invitation.customer.pk}/change/")
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Survey invitations" in html
+    assert "Throttled" in html
+    assert "already surveyed around 2026-11-03" in html

@@ -515,3 +515,19 @@ def test_admin_shows_the_webhook_url_and_only_the_shops_deliveries(client, shop,
     assert f"{settings.PUBLIC_URL}/webhooks/shopify/{shop.slug}/" in source_page
     assert "mine-1" in deliveries
     assert "theirs-1" not in deliveries
+
+
+@pytest.mark.parametrize("status", ["pending", "on-hold", "failed"])
+def test_woocommerce_unpaid_order_is_stored_and_surveyed_once_paid(client, shop, survey, woocommerce, in_2017, status):
+    unpaid = woocommerce_order(status=status)
+    paid = woocommerce_order(status="processing")
+
+    first = post(client, "woocommerce", shop, unpaid, woocommerce_headers(unpaid, topic="order.created"))
+    stored_unpaid = Invitation.objects.count()
+    second = post(client, "woocommerce", shop, paid, woocommerce_headers(paid, delivery_id="paid"))
+    again = post(client, "woocommerce", shop, paid, woocommerce_headers(paid, delivery_id="paid-again"))
+
+    assert [answer.json()["detail"] for answer in (first, second, again)] == ["created", "updated", "updated"]
+    assert Order.objects.count() == 1
+    assert stored_unpaid == 0
+    assert Invitation.objects.get().status == Invitation.Status.SCHEDULED
