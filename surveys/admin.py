@@ -77,7 +77,7 @@ class InvitationHistory(admin.TabularInline):
     """The customer's (or order's) surveys: what went out, what came back, and what stopped one."""
 
     model = Invitation
-    fields = LIFECYCLE
+    fields = tuple(LIFECYCLE)
     readonly_fields = LIFECYCLE
     extra = 0
     can_delete = False
