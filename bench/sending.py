@@ -2,7 +2,8 @@
 
     createdb -h 127.0.0.1 -U postgres bazgasht_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bazgasht_bench DEBUG=false SECRET_KEY=bench HTTPS=false \\
-        .venv/bin/python bench/sending.py --orders 100000
+        .venv/bin/python bench/sending.py --orders 100000 --emails 10000
+    (the same with --smtp-latency-ms 20: a relay that takes 20 ms a message, as real ones do)
     BAZGASHT_VAR_DIR=/tmp/bazgasht-bench DEBUG=false SECRET_KEY=bench HTTPS=false .venv/bin/python bench/sending.py
 
 Point it at a database of its own (SQLite in BAZGASHT_VAR_DIR, or DATABASE_URL): it migrates
@@ -41,6 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--emails", type=int, default=None, help="how many to send (default: all orders)")
+    parser.add_argument("--smtp-latency-ms", type=float, default=0, help="how long the sink takes over a message")
     args = parser.parse_args()
 
     import django
@@ -61,8 +63,8 @@ def main() -> None:
     # The SMTP sink in a process of its own, as a mail server would be, so it does not
     # share this process's interpreter lock with the sender.
     sink = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:8025", "-c", "aiosmtpd.handlers.Sink"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, str(Path(__file__).with_name("smtp_sink.py")), "--port", "8025",
+         "--latency-ms", str(args.smtp_latency_ms)],
     )  # fmt: skip
     time.sleep(1)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -134,7 +136,7 @@ def main() -> None:
         sink.terminate()
 
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    print(f"database: {db}, orders: {args.orders}, emails: {emails}")
+    print(f"database: {db}, orders: {args.orders}, emails: {emails}, SMTP latency: {args.smtp_latency_ms:g} ms")
     print(f"ingestion, POST /orders/bulk:       {args.orders / ingest:8.0f} orders/s")
     print(f"raw bulk_create, same rows:         {args.orders / raw_ingest:8.0f} orders/s")
     print(f"ingestion / raw:                    {raw_ingest / ingest:8.2f}")

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import F, Max, Min, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -212,7 +212,11 @@ def _customers_for(shop: Shop, details: list[CustomerDetails]) -> list[Customer]
     # Phones of email customers count too: a new customer must not take a phone already stored.
     phones |= {detail.phone.strip() for detail in details if detail.phone.strip()}
     if emails or phones:
-        for customer in Customer.objects.filter(Q(email__in=emails) | Q(phone__in=phones), shop=shop):
+        # The `<> ''` conditions match the partial unique indexes, so PostgreSQL can use them
+        # (it cannot infer them from a long IN list) rather than scan all the shop's customers.
+        by_email = Q(email__in=emails) & ~Q(email="")
+        by_phone = Q(phone__in=phones) & ~Q(phone="")
+        for customer in Customer.objects.filter(by_email | by_phone, shop=shop):
             if customer.email:
                 known.setdefault(("email", customer.email), customer)
             if customer.phone:
@@ -517,13 +521,7 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
     the message lands.
     """
     with transaction.atomic():
-        invitations = list(
-            Invitation.objects.filter(_due(now))
-            .select_related("shop", "customer", "order", "survey")
-            .order_by("send_at")
-            # Lock the invitation rows only, not the shops and customers joined in.
-            .select_for_update(skip_locked=True, of=("self",))[:limit]
-        )
+        invitations = _lock_for_sending(Invitation.objects.filter(_due(now)).order_by("send_at"), limit=limit)
         claimed = []
         for invitation in invitations:
             token = new_token(short=invitation.channel == Channel.SMS)
@@ -545,6 +543,15 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
             )
         Invitation.objects.bulk_update(invitations, ["token_hash"], batch_size=500)
     return claimed
+
+
+def _lock_for_sending(invitations: QuerySet[Invitation], *, limit: int) -> list[Invitation]:
+    """Up to `limit` of these rows, locked for this transaction; rows another sweep holds are skipped."""
+    return list(
+        invitations.select_related("shop", "customer", "order", "survey")
+        # Lock the invitation rows only, not the shops and customers joined in.
+        .select_for_update(skip_locked=True, of=("self",))[:limit]
+    )
 
 
 def send_due_invitations(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -706,16 +713,11 @@ def send_due_reminders(*, now: datetime | None = None, limit: int = 500) -> int:
     """
     now = now or timezone.now()
     with transaction.atomic():
-        due = list(
+        due = _lock_for_sending(
             Invitation.objects.filter(
-                status=Invitation.Status.SENT,
-                reminded_at__isnull=True,
-                remind_at__lte=now,
-                expires_at__gt=now,
-            )
-            .select_related("shop", "customer", "order", "survey")
-            .order_by("remind_at")
-            .select_for_update(skip_locked=True, of=("self",))[:limit]
+                status=Invitation.Status.SENT, reminded_at__isnull=True, remind_at__lte=now, expires_at__gt=now
+            ).order_by("remind_at"),
+            limit=limit,
         )
         claimed = []
         for invitation in due:
