@@ -1,6 +1,8 @@
 import json
+import threading
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from surveys.domain import create_api_key
@@ -296,3 +298,28 @@ def test_order_events_for_another_shops_order_are_not_found(api, other_api):
 
     assert answer.status_code == 404
     assert Order.objects.get().cancelled_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_bulk_calls_racing_on_the_same_orders_store_each_once(api, survey):
+    orders = [order_payload(external_id=f"A-{n}", customer={"email": f"c{n % 7}@example.com"}) for n in range(40)]
+    start = threading.Barrier(2)
+    answers = []
+
+    def call() -> None:
+        start.wait()
+        try:
+            answers.append(post_bulk(api, orders))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert sorted(answer.json()["created"] for answer in answers) in ([0, 40], [40, 0])
+    assert all(answer.json()["rejected"] == 0 for answer in answers)
+    assert (Order.objects.count(), Customer.objects.count(), Invitation.objects.count()) == (40, 7, 40)
