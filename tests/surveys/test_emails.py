@@ -4,6 +4,7 @@ from html.parser import HTMLParser
 import pytest
 from django.core.mail import get_connection
 
+from surveys import emails
 from surveys.emails import answer_url, build_invitation_email
 from surveys.tokens import new_token
 from tests.conftest import body_of
@@ -84,7 +85,7 @@ def test_english_email_has_text_and_html_with_the_order_shop_and_brand_colour(in
     assert "Hello Sara," in message.body
     assert "Thank you for your order A-1042 at Kafe Ketab." in message.body
     assert f"http://127.0.0.1:8000/s/{TOKEN}/\n" in message.body
-    assert "Thank you for your order <strong>A-1042</strong> at Kafe Ketab." in html
+    assert 'Thank you for your order <strong style="white-space:nowrap">A-1042</strong> at Kafe Ketab.' in html
     assert "border:2px solid #c2410c" in html
     assert "<link" not in html
     assert "<img" not in html
@@ -113,10 +114,13 @@ def test_persian_email_reads_right_to_left_with_persian_digits(persian_invitatio
     ] + [("۱۰", f"http://127.0.0.1:8000/s/{TOKEN}/?score=10")]
     assert "چقدر احتمال دارد ما را به دوستان یا همکاران خود پیشنهاد کنید؟" in html
     assert "۰ = اصلاً احتمال ندارد" in html
-    assert "۱۰ = خیلی زیاد" in html
+    assert "۱۰ = احتمالش خیلی زیاد است" in html
     assert "text-align:right" in html
     # Latin words inside Persian sentences are isolated, or "A-1042" and the shop name get reordered.
-    assert "سفارش شمارهٔ <strong><bdi>A-1042</bdi></strong> از <bdi>Kafe Ketab</bdi> سپاسگزاریم" in html
+    assert (
+        'سفارش شمارهٔ <strong style="white-space:nowrap"><bdi>A-1042</bdi></strong> از <bdi>Kafe Ketab</bdi> سپاسگزاریم'
+        in html
+    )
     assert "سفارش شمارهٔ \u2068A-1042\u2069 از \u2068Kafe Ketab\u2069 سپاسگزاریم" in message.body
     assert message.subject == "سفارش \u2068A-1042\u2069 از \u2068Kafe Ketab\u2069 چطور بود؟"
     assert "سلام سارا" not in message.body  # the name is isolated too
@@ -188,6 +192,11 @@ def test_a_light_brand_colour_gets_dark_button_text(invitation):
 
     assert 'color:#1f2328;text-decoration:none;font-size:15px;font-weight:bold">Open the survey' in html
     assert "background:#fde68a" in html
+    # The shop's name and the score outlines use the same hue, darkened until it reads on white.
+    ink = re.search(r"font-weight:bold;color:(#[0-9a-f]{6})", html).group(1)
+    assert ink not in ("#fde68a", "#1f2328")
+    assert f"border:2px solid {ink}" in html
+    assert 1.05 / (emails._luminance(ink) + 0.05) >= 4.5
 
 
 def test_an_unvalidated_brand_colour_cannot_reach_the_style_attribute(invitation):
