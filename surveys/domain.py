@@ -681,8 +681,9 @@ def _mark_sent(invitation: Invitation) -> None:
         cursor.execute(
             f"UPDATE {Invitation._meta.db_table} SET status = %s, sent_at = %s, remind_at = %s, reason = ''"  # noqa: S608 - the table name is ours
             " WHERE id = %s AND status = %s",
-            [Invitation.Status.SENT, sent_at, sent_at + reminder if reminder else None, invitation.pk,
-             Invitation.Status.SENDING],
+            [Invitation.Status.SENT, sent_at,
+             next_sending_time(invitation.shop, sent_at + reminder) if reminder else None,
+             invitation.pk, Invitation.Status.SENDING],
         )  # fmt: skip
 
 
@@ -715,7 +716,12 @@ def send_due_reminders(*, now: datetime | None = None, limit: int = 500) -> int:
     with transaction.atomic():
         due = _lock_for_sending(
             Invitation.objects.filter(
-                status=Invitation.Status.SENT, reminded_at__isnull=True, remind_at__lte=now, expires_at__gt=now
+                # Reminders go by email only: a second text message costs the shop and annoys more.
+                channel=Channel.EMAIL,
+                status=Invitation.Status.SENT,
+                reminded_at__isnull=True,
+                remind_at__lte=now,
+                expires_at__gt=now,
             ).order_by("remind_at"),
             limit=limit,
         )
@@ -729,8 +735,7 @@ def send_due_reminders(*, now: datetime | None = None, limit: int = 500) -> int:
     sendable = [
         item
         for item in claimed
-        if item.invitation.channel == Channel.EMAIL
-        and not is_suppressed(item.invitation.shop, channel=Channel.EMAIL, address=item.invitation.customer.email)
+        if not is_suppressed(item.invitation.shop, channel=Channel.EMAIL, address=item.invitation.customer.email)
     ]
     if sendable:
         connection = get_connection()

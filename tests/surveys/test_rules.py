@@ -321,6 +321,19 @@ def test_one_reminder_goes_to_an_unopened_survey_with_a_link_of_its_own(survey, 
 
 
 @pytest.mark.django_db
+def test_a_reminder_waits_for_the_shops_sending_hours(survey, mailbox, time_machine):
+    survey.reminder_after = timedelta(hours=12)
+    survey.save()
+    survey.shop.send_from_hour, survey.shop.send_until_hour = 9, 20
+    survey.shop.save()
+    time_machine.move_to("2026-11-01T14:30:00Z", tick=False)  # 18:00 in Tehran
+    order = place(survey.shop)
+    send_due_invitations()
+
+    assert order.invitations.get().remind_at == datetime(2026, 11, 2, 5, 30, tzinfo=UTC)  # 09:00, not 06:00
+
+
+@pytest.mark.django_db
 def test_an_opened_survey_gets_no_reminder(survey, mailbox, client, time_machine):
     survey.reminder_after = timedelta(days=3)
     survey.save()
@@ -406,3 +419,18 @@ def test_an_sms_provider_that_cannot_be_reached_is_retried_later(shop, settings)
     assert (invitation.status, invitation.attempts) == ("scheduled", 1)
     assert "could not be reached" in invitation.reason
     assert invitation.send_at > timezone.now()
+
+
+@pytest.mark.django_db
+def test_an_sms_survey_gets_no_reminder(shop, time_machine):
+    shop.sms_enabled = True
+    shop.save()
+    SurveyFactory._meta.model.objects.filter(shop=shop).update(reminder_after=timedelta(days=3))
+    time_machine.move_to("2026-11-01T10:00:00Z", tick=False)
+    order = phone_order(shop)
+    send_due_invitations()
+
+    time_machine.move_to("2026-11-05T10:00:00Z", tick=False)
+
+    assert send_due_reminders() == 0
+    assert order.invitations.get().reminded_at is None
