@@ -18,14 +18,13 @@ import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from sending import order_payload  # noqa: E402 - beside this file
+from sending import bulk_create_alone, order_payload  # noqa: E402 - beside this file
 
 
 def post(url: str, key: str, body: bytes) -> int:
@@ -51,7 +50,7 @@ def main() -> None:
     from django.utils import timezone
 
     from surveys.domain import create_api_key
-    from surveys.models import Customer, Order, OrderLine, Question, Shop, Survey
+    from surveys.models import Question, Shop, Survey
 
     call_command("migrate", verbosity=0)
     stamp = int(time.time())
@@ -80,21 +79,7 @@ def main() -> None:
         ingest = time.perf_counter() - started
         assert created == args.orders, created
 
-        started = time.perf_counter()
-        now = timezone.now()
-        for batch in batches:
-            customers = Customer.objects.bulk_create(
-                Customer(shop=baseline_shop, email=f"c{n}@example.com", name=f"Customer {n}") for n in batch
-            )
-            orders = Order.objects.bulk_create(
-                Order(shop=baseline_shop, customer=customer, external_id=f"B-{n}", total=Decimal("49.90"),
-                      currency="EUR", placed_at=now)
-                for n, customer in zip(batch, customers, strict=True)
-            )  # fmt: skip
-            OrderLine.objects.bulk_create(
-                OrderLine(order=order, sku="MUG-1", product_name="Mug", unit_price=Decimal("49.90")) for order in orders
-            )
-        raw = time.perf_counter() - started
+        raw = bulk_create_alone(baseline_shop, batches)
     finally:
         server.terminate()
         server.wait()
