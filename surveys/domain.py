@@ -18,7 +18,7 @@ from surveys.emails import answer_url, build_invitation_email
 from surveys.errors import DomainError
 from surveys.models import ApiKey, Channel, Customer, Invitation, Order, OrderLine, Shop, Survey
 from surveys.suppressions import is_suppressed, suppressed_among
-from surveys.tokens import hash_token, new_token
+from surveys.tokens import hash_token, link_token, new_nonce, new_token
 
 log = logging.getLogger(__name__)
 
@@ -467,8 +467,16 @@ def plan_invitations(
 
     invitations = []
     for send_at, order, survey, channel in sorted(wanted, key=lambda item: (item[0], item[1].pk, item[2].pk)):
+        nonce = new_nonce()
         invitation = Invitation(
-            shop=shop, customer=order.customer, order=order, survey=survey, channel=channel, send_at=send_at
+            shop=shop,
+            customer=order.customer,
+            order=order,
+            survey=survey,
+            channel=channel,
+            send_at=send_at,
+            token_nonce=nonce,
+            token_hash=hash_token(link_token(nonce, short=channel == Channel.SMS)),
         )
         near = [at for at in surveyed.get(order.customer_id, []) if abs(at - send_at) < window]
         if (shop.pk, channel, address_for(order.customer, channel)) in suppressed:
@@ -516,23 +524,26 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
     """Take up to `limit` due invitations for sending, each with a fresh link token.
 
     Each row goes to exactly one caller: rows another sweep holds are skipped
-    (SKIP LOCKED on PostgreSQL; SQLite lets one writer in at a time). The token's
-    hash and the expiry are stored with the claim, so the link works the moment
-    the message lands.
+    (SKIP LOCKED on PostgreSQL; SQLite lets one writer in at a time). The expiry is
+    stored with the claim, so the link works the moment the message lands; a row
+    claimed again (a retry, a dead worker's claim) gets the same link as before.
     """
     with transaction.atomic():
         invitations = _lock_for_sending(Invitation.objects.filter(_due(now)).order_by("send_at"), limit=limit)
         claimed = []
+        unlinked = []
         for invitation in invitations:
-            token = new_token(short=invitation.channel == Channel.SMS)
+            if not invitation.token_nonce:  # made before links were derived, or by hand
+                invitation.token_nonce = new_nonce()
+                invitation.token_hash = hash_token(link_token(invitation.token_nonce, short=_short(invitation)))
+                unlinked.append(invitation)
             invitation.status = Invitation.Status.SENDING
             invitation.claimed_at = now
             invitation.attempts += 1
-            invitation.token_hash = hash_token(token)
             invitation.expires_at = now + invitation.survey.valid_for
-            claimed.append(ClaimedInvitation(invitation, token))
-        # What all rows share in one UPDATE a survey; only the token hash differs per row
-        # (bulk_update builds a CASE per field and row: five fields cost five times one).
+            claimed.append(ClaimedInvitation(invitation, link_token(invitation.token_nonce, short=_short(invitation))))
+        # What all rows share goes in one UPDATE a survey (bulk_update would build a CASE
+        # per field and row); the link was fixed when the invitation was planned.
         for survey_id in {invitation.survey_id for invitation in invitations}:
             same_survey = [invitation for invitation in invitations if invitation.survey_id == survey_id]
             Invitation.objects.filter(pk__in=[invitation.pk for invitation in same_survey]).update(
@@ -541,8 +552,13 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
                 attempts=F("attempts") + 1,
                 expires_at=same_survey[0].expires_at,
             )
-        Invitation.objects.bulk_update(invitations, ["token_hash"], batch_size=500)
+        Invitation.objects.bulk_update(unlinked, ["token_nonce", "token_hash"], batch_size=500)
     return claimed
+
+
+def _short(invitation: Invitation) -> bool:
+    # An SMS link must fit one segment beside its words.
+    return invitation.channel == Channel.SMS
 
 
 def _lock_for_sending(invitations: QuerySet[Invitation], *, limit: int) -> list[Invitation]:

@@ -102,6 +102,7 @@ def build_invitation_email(
         to=[customer.email],
         connection=connection,
         headers={
+            **_message_id(invitation, reminder=reminder),
             "X-Bazgasht-Invitation": str(invitation.pk),
             "List-Unsubscribe": _list_unsubscribe(unsubscribe),
             # RFC 8058: the mail client POSTs this body to the https link, no page visit needed.
@@ -117,6 +118,16 @@ def build_invitation_email(
 def _render(name: str, extension: str, language: str, context: dict[str, object]) -> str:
     template = select_template([f"emails/{name}.{language}.{extension}", f"emails/{name}.{extension}"])
     return template.render(context)
+
+
+def _message_id(invitation: Invitation, *, reminder: bool) -> dict[str, str]:
+    """The same Message-ID every time this invitation is sent, so a copy sent again after
+    a crash is the same message, which mail providers show once. Reminders get their own."""
+    if reminder or not invitation.token_nonce:
+        return {}
+    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    domain = address.rpartition("@")[2] or "bazgasht.invalid"
+    return {"Message-ID": f"<invitation.{invitation.pk}.{invitation.token_nonce[:16]}@{domain}>"}
 
 
 def _list_unsubscribe(url: str) -> str:

@@ -1,5 +1,9 @@
+import base64
 import hashlib
+import hmac
 import secrets
+
+from django.conf import settings
 
 
 def new_token(*, short: bool = False) -> str:
@@ -14,3 +18,19 @@ def new_token(*, short: bool = False) -> str:
 def hash_token(token: str) -> str:
     # Tokens are random, not passwords: a fast hash is enough and keeps look-ups by index.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+def link_token(nonce: str, *, short: bool = False) -> str:
+    """The survey link's token for an invitation's random nonce: 256 bits (or 128 for SMS).
+
+    Derived, not stored, so a message sent again after a crash carries the same link as
+    the copy that may already have arrived; the database keeps only the nonce and the
+    token's hash, and the nonce alone is no link without the secret key.
+    """
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"invitation-link:{nonce}".encode(), hashlib.sha256).digest()
+    token = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return token[:22] if short else token

@@ -229,3 +229,20 @@ def test_headers_survive_a_real_smtp_server(persian_invitation, mailbox, setting
     assert '<html lang="fa" dir="rtl">' in html
     assert f'href="http://127.0.0.1:8000/s/{token}/?score=10"' in html
     assert re.search(rf"لغو اشتراک: http://127\.0\.0\.1:8000/u/{token}/", body_of(received))
+
+
+def test_an_invitation_sent_again_is_the_same_message_but_its_reminder_is_not(invitation, mailbox):
+    from surveys.domain import send_due_invitations
+
+    send_due_invitations()
+    claimed = InvitationFactory._meta.model.objects.get(pk=invitation.pk)
+
+    again = build_invitation_email(claimed, token=TOKEN)
+    reminder = build_invitation_email(claimed, token=TOKEN, reminder=True)
+    other = build_invitation_email(InvitationFactory(survey=claimed.survey, shop=claimed.shop), token=TOKEN)
+
+    [sent] = mailbox.messages
+    assert sent["Message-ID"] == again.message()["Message-ID"]
+    assert sent["Message-ID"].startswith(f"<invitation.{claimed.pk}.")
+    assert reminder.message()["Message-ID"] != sent["Message-ID"]
+    assert other.message()["Message-ID"] != sent["Message-ID"]
