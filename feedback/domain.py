@@ -9,7 +9,7 @@ from feedback.models import Answer, FollowUp, Response
 from sentiment.domain import score_answer
 from surveys.errors import DomainError, NotFound
 from surveys.models import Invitation, Question, Shop
-from surveys.tokens import hash_token
+from surveys.queries import invitations_with_token
 
 COMMENT_MAX_LENGTH = 5000
 
@@ -46,12 +46,7 @@ def invitation_for_token(token: str, *, now: datetime | None = None) -> Invitati
     so a link reveals nothing about invitations it does not belong to.
     """
     now = now or timezone.now()
-    token_hash = hash_token(token)
-    invitation = (
-        Invitation.objects.select_related("shop", "survey", "customer", "order")
-        .filter(Q(token_hash=token_hash) | Q(reminder_token_hash=token_hash))
-        .first()
-    )
+    invitation = invitations_with_token(token).select_related("shop", "survey", "customer", "order").first()
     if invitation is None or invitation.status not in (
         Invitation.Status.SENDING,
         Invitation.Status.SENT,

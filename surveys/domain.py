@@ -17,7 +17,7 @@ from django.utils import timezone
 from surveys.emails import answer_url, build_invitation_email
 from surveys.errors import DomainError
 from surveys.models import ApiKey, Channel, Customer, Invitation, Order, OrderLine, Shop, Survey
-from surveys.suppressions import is_suppressed, suppressed_among
+from surveys.suppressions import suppressed_among
 from surveys.tokens import hash_token, link_token, new_nonce, new_token
 
 log = logging.getLogger(__name__)
@@ -91,14 +91,19 @@ class NewOrder:
     lines: Sequence[OrderLineDetails] = ()
 
     def problem(self) -> str:
-        times = (self.placed_at, self.fulfilled_at, self.delivered_at, self.cancelled_at)
-        if any(time is not None and timezone.is_naive(time) for time in times):
-            return "times must include a UTC offset, for example 2026-10-21T14:30:00+03:30"
+        if problem := _offset_problem(self.placed_at, self.fulfilled_at, self.delivered_at, self.cancelled_at):
+            return problem
         if self.total < 0:
             return "total cannot be negative"
         if not self.external_id:
             return "the order needs its external_id"
         return ""
+
+
+def _offset_problem(*times: datetime | None) -> str:
+    if any(time is not None and timezone.is_naive(time) for time in times):
+        return "times must include a UTC offset, for example 2026-10-21T14:30:00+03:30"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -159,8 +164,7 @@ def _store_orders(
     for index, new in valid:
         if new.external_id not in existing:
             fresh.setdefault(new.external_id, (index, new))
-    customers = _customers_for(shop, [new.customer for _, new in fresh.values()])
-    new_customer_ids = {customer.pk for customer in customers if customer.created_now}
+    customers, new_customer_ids = _customers_for(shop, [new.customer for _, new in fresh.values()])
     orders = Order.objects.bulk_create(
         Order(
             shop=shop,
@@ -203,8 +207,9 @@ def _store_orders(
     ]
 
 
-def _customers_for(shop: Shop, details: list[CustomerDetails]) -> list[Customer]:
-    """The shop's customer for each of these details, created where missing (by email, else phone)."""
+def _customers_for(shop: Shop, details: list[CustomerDetails]) -> tuple[list[Customer], set[int]]:
+    """The shop's customer for each of these details, created where missing (by email, else phone),
+    and the ids of those created now."""
     keys = [_customer_key(detail) for detail in details]
     emails = {value for kind, value in keys if kind == "email"}
     phones = {value for kind, value in keys if kind == "phone"}
@@ -251,10 +256,8 @@ def _customers_for(shop: Shop, details: list[CustomerDetails]) -> list[Customer]
                 known[("phone", phone)] = customer
         result.append(customer)
     Customer.objects.bulk_create(missing, batch_size=1000)
-    for customer in missing:
-        customer.created_now = True
     Customer.objects.bulk_update([customer for customer in named if customer.pk], ["name"], batch_size=1000)
-    return result
+    return result, {customer.pk for customer in missing}
 
 
 def _customer_key(detail: CustomerDetails) -> tuple[str, str]:
@@ -279,9 +282,8 @@ def update_order(
     delivery schedules the surveys waiting for it (a delivery moves a survey already
     scheduled from the fulfilment); a cancellation or refund cancels scheduled ones.
     """
-    times = (fulfilled_at, delivered_at, cancelled_at)
-    if any(time is not None and timezone.is_naive(time) for time in times):
-        raise InvalidOrder("times must include a UTC offset, for example 2026-10-21T14:30:00+03:30")
+    if problem := _offset_problem(fulfilled_at, delivered_at, cancelled_at):
+        raise InvalidOrder(problem)
     changed = []
     for field, value in (
         ("fulfilled_at", fulfilled_at),
@@ -341,10 +343,6 @@ def contact_channel(shop: Shop, customer: Customer) -> str | None:
     if customer.phone and shop.sms_enabled:
         return Channel.SMS
     return None
-
-
-def address_for(customer: Customer, channel: str) -> str:
-    return customer.email if channel == Channel.EMAIL else customer.phone
 
 
 def survey_wants(survey: Survey, order: Order, *, skus: set[str], is_repeat: bool) -> bool:
@@ -452,7 +450,7 @@ def plan_invitations(
         return []
 
     suppressed = suppressed_among(
-        {(shop.pk, channel, address_for(order.customer, channel)) for _, order, _, channel in wanted}
+        {(shop.pk, channel, order.customer.address_for(channel)) for _, order, _, channel in wanted}
     )
     window = timedelta(days=shop.throttle_days)
     surveyed: dict[int, list[datetime]] = {}
@@ -467,19 +465,12 @@ def plan_invitations(
 
     invitations = []
     for send_at, order, survey, channel in sorted(wanted, key=lambda item: (item[0], item[1].pk, item[2].pk)):
-        nonce = new_nonce()
         invitation = Invitation(
-            shop=shop,
-            customer=order.customer,
-            order=order,
-            survey=survey,
-            channel=channel,
-            send_at=send_at,
-            token_nonce=nonce,
-            token_hash=hash_token(link_token(nonce, short=channel == Channel.SMS)),
+            shop=shop, customer=order.customer, order=order, survey=survey, channel=channel, send_at=send_at
         )
+        _give_link(invitation)
         near = [at for at in surveyed.get(order.customer_id, []) if abs(at - send_at) < window]
-        if (shop.pk, channel, address_for(order.customer, channel)) in suppressed:
+        if (shop.pk, channel, order.customer.address_for(channel)) in suppressed:
             invitation.status, invitation.closed_at, invitation.reason = (
                 Invitation.Status.SUPPRESSED,
                 now,
@@ -521,7 +512,7 @@ def _due(now: datetime) -> Q:
 
 
 def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitation]:
-    """Take up to `limit` due invitations for sending, each with a fresh link token.
+    """Take up to `limit` due invitations for sending, each with its link token.
 
     Each row goes to exactly one caller: rows another sweep holds are skipped
     (SKIP LOCKED on PostgreSQL; SQLite lets one writer in at a time). The expiry is
@@ -534,14 +525,13 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
         unlinked = []
         for invitation in invitations:
             if not invitation.token_nonce:  # made before links were derived, or by hand
-                invitation.token_nonce = new_nonce()
-                invitation.token_hash = hash_token(link_token(invitation.token_nonce, short=_short(invitation)))
+                _give_link(invitation)
                 unlinked.append(invitation)
             invitation.status = Invitation.Status.SENDING
             invitation.claimed_at = now
             invitation.attempts += 1
             invitation.expires_at = now + invitation.survey.valid_for
-            claimed.append(ClaimedInvitation(invitation, link_token(invitation.token_nonce, short=_short(invitation))))
+            claimed.append(ClaimedInvitation(invitation, _link_token(invitation)))
         # What all rows share goes in one UPDATE a survey (bulk_update would build a CASE
         # per field and row); the link was fixed when the invitation was planned.
         for survey_id in {invitation.survey_id for invitation in invitations}:
@@ -556,9 +546,14 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
     return claimed
 
 
-def _short(invitation: Invitation) -> bool:
+def _give_link(invitation: Invitation) -> None:
+    invitation.token_nonce = new_nonce()
+    invitation.token_hash = hash_token(_link_token(invitation))
+
+
+def _link_token(invitation: Invitation) -> str:
     # An SMS link must fit one segment beside its words.
-    return invitation.channel == Channel.SMS
+    return link_token(invitation.token_nonce, short=invitation.channel == Channel.SMS)
 
 
 def _lock_for_sending(invitations: QuerySet[Invitation], *, limit: int) -> list[Invitation]:
@@ -600,7 +595,7 @@ def _check_before_sending(claimed: list[ClaimedInvitation], *, now: datetime) ->
             (
                 item.invitation.shop_id,
                 item.invitation.channel,
-                address_for(item.invitation.customer, item.invitation.channel),
+                item.invitation.customer.address_for(item.invitation.channel),
             )
             for item in claimed
         }
@@ -620,7 +615,7 @@ def _check_before_sending(claimed: list[ClaimedInvitation], *, now: datetime) ->
     for item in claimed:
         invitation = item.invitation
         shop, customer = invitation.shop, invitation.customer
-        address = address_for(customer, invitation.channel)
+        address = customer.address_for(invitation.channel)
         surveyed_on = last_sent.get(customer.pk)
         if invitation.order.cancelled_at is not None:
             _close(invitation, Invitation.Status.CANCELLED, "the order was cancelled", now=now)
@@ -743,15 +738,18 @@ def send_due_reminders(*, now: datetime | None = None, limit: int = 500) -> int:
         )
         claimed = []
         for invitation in due:
-            token = new_token(short=invitation.channel == Channel.SMS)
+            token = new_token()
             invitation.reminded_at = now
             invitation.reminder_token_hash = hash_token(token)
             claimed.append(ClaimedInvitation(invitation, token))
         Invitation.objects.bulk_update(due, ["reminded_at", "reminder_token_hash"], batch_size=500)
+    suppressed = suppressed_among(
+        {(item.invitation.shop_id, Channel.EMAIL, item.invitation.customer.email) for item in claimed}
+    )
     sendable = [
         item
         for item in claimed
-        if not is_suppressed(item.invitation.shop, channel=Channel.EMAIL, address=item.invitation.customer.email)
+        if (item.invitation.shop_id, Channel.EMAIL, item.invitation.customer.email) not in suppressed
     ]
     if sendable:
         connection = get_connection()

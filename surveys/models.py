@@ -110,9 +110,6 @@ class Customer(models.Model):
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # Set on customers created by the ingestion in hand (not stored): they have no history yet.
-    created_now = False
-
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -125,6 +122,9 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.email or self.phone or f"customer {self.pk}"
+
+    def address_for(self, channel: str) -> str:
+        return self.email if channel == Channel.EMAIL else self.phone
 
 
 class Channel(models.TextChoices):

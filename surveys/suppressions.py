@@ -65,7 +65,7 @@ def unsubscribe(invitation: Invitation, *, now: datetime | None = None) -> Suppr
     """
     now = now or timezone.now()
     customer = invitation.customer
-    address = customer.email if invitation.channel == Channel.EMAIL else customer.phone
+    address = customer.address_for(invitation.channel)
     with transaction.atomic():
         suppression = suppress(
             invitation.shop, channel=invitation.channel, address=address, reason=Suppression.Reason.UNSUBSCRIBED

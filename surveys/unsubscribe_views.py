@@ -5,7 +5,6 @@ unsubscribe anyone. POST unsubscribes, from the page's button or from the mail c
 RFC 8058 one-click request.
 """
 
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
@@ -15,8 +14,8 @@ from django.views.decorators.http import require_http_methods
 
 from surveys import suppressions
 from surveys.emails import RTL_LANGUAGES, email_language
-from surveys.models import Channel, Invitation, Language
-from surveys.tokens import hash_token
+from surveys.models import Language
+from surveys.queries import invitations_with_token
 
 
 # A one-click POST from a mail client carries no cookie, so no CSRF token; the secret
@@ -25,13 +24,14 @@ from surveys.tokens import hash_token
 @never_cache
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _invitation_for_token(token)
+    # The survey and its reminder carry different tokens; either one unsubscribes.
+    invitation = invitations_with_token(token).select_related("shop", "customer").first()
     if invitation is None:
         # One page for a token never issued and one withdrawn: the answer reveals nothing.
         language = translation.get_language_from_request(request)
         return _page(request, "unsubscribe_unknown", language, {}, status=404)
     language = email_language(invitation)
-    address = _address(invitation)
+    address = invitation.customer.address_for(invitation.channel)
     context = {"shop": invitation.shop, "address": address}
     if request.method == "POST":
         suppressions.unsubscribe(invitation)
@@ -39,21 +39,6 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if suppressions.is_suppressed(invitation.shop, channel=invitation.channel, address=address):
         return _page(request, "unsubscribe_done", language, context)
     return _page(request, "unsubscribe", language, context)
-
-
-def _invitation_for_token(token: str) -> Invitation | None:
-    # The survey and its reminder carry different tokens; either one unsubscribes.
-    token_hash = hash_token(token)
-    return (
-        Invitation.objects.select_related("shop", "customer")
-        .filter(Q(token_hash=token_hash) | Q(reminder_token_hash=token_hash))
-        .first()
-    )
-
-
-def _address(invitation: Invitation) -> str:
-    customer = invitation.customer
-    return customer.email if invitation.channel == Channel.EMAIL else customer.phone
 
 
 def _page(

@@ -2,7 +2,7 @@
 
 Both platforms sign the exact request body with base64(HMAC-SHA256(secret, body)). The
 signature is checked before anything is parsed; a delivery id seen before is dropped; the
-order itself is deduplicated by `record_order` on (shop, order id), so a store resending
+order itself is deduplicated by `record_orders` on (shop, order id), so a store resending
 the same order under a new delivery id still surveys nobody twice.
 """
 
@@ -23,7 +23,15 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from surveys.domain import CustomerDetails, OrderLineDetails, record_order, schedule_invitations, update_order
+from surveys.domain import (
+    CustomerDetails,
+    InvalidOrder,
+    NewOrder,
+    OrderLineDetails,
+    record_orders,
+    schedule_invitations,
+    update_order,
+)
 from surveys.errors import DomainError
 from surveys.models import Customer, Language, Order, OrderLine, WebhookDelivery, WebhookSource
 
@@ -63,17 +71,11 @@ class WebhookNotJson(InvalidWebhook):
 
 @dataclass(frozen=True)
 class WebhookOrder:
-    """An order as a store reported it, ready for `record_order` / `update_order`."""
+    """An order as a store reported it, with what the store says beside it."""
 
-    external_id: str
-    customer: CustomerDetails
-    total: Decimal
-    currency: str
-    placed_at: datetime
-    lines: tuple[OrderLineDetails, ...] = ()
-    fulfilled_at: datetime | None = None
-    cancelled_at: datetime | None = None
+    order: NewOrder
     cancel_reason: str = ""
+    # Not a purchase yet (WooCommerce's pending, on-hold, failed): stored, not surveyed.
     paid: bool = True
 
 
@@ -130,7 +132,7 @@ def parse_shopify_order(payload: Mapping[str, Any], *, topic: str, now: datetime
     if topic == "orders/cancelled" and cancelled_at is None:
         cancelled_at = now
     cancel_reason = _text(payload.get("cancel_reason"))
-    return WebhookOrder(
+    order = NewOrder(
         external_id=_order_id(payload),
         customer=_customer(
             email=_text(payload.get("email")) or _text(payload.get("contact_email")) or _text(customer.get("email")),
@@ -153,10 +155,9 @@ def parse_shopify_order(payload: Mapping[str, Any], *, topic: str, now: datetime
         ),
         fulfilled_at=fulfilled_at,
         cancelled_at=cancelled_at,
-        cancel_reason=f"order cancelled in Shopify ({cancel_reason})"
-        if cancel_reason
-        else "order cancelled in Shopify",
     )
+    reason = f"order cancelled in Shopify ({cancel_reason})" if cancel_reason else "order cancelled in Shopify"
+    return WebhookOrder(order, cancel_reason=reason)
 
 
 def parse_woocommerce_order(payload: Mapping[str, Any], *, now: datetime) -> WebhookOrder:
@@ -173,7 +174,7 @@ def parse_woocommerce_order(payload: Mapping[str, Any], *, now: datetime) -> Web
     elif status in WOOCOMMERCE_CANCELLED_STATUSES:
         cancelled_at = _optional_datetime(payload.get("date_modified_gmt"), "date_modified_gmt", naive_is_utc=True)
         cancelled_at = cancelled_at or now
-    return WebhookOrder(
+    order = NewOrder(
         external_id=_order_id(payload),
         customer=_customer(
             email=_text(billing.get("email")),
@@ -191,8 +192,9 @@ def parse_woocommerce_order(payload: Mapping[str, Any], *, now: datetime) -> Web
         ),
         fulfilled_at=fulfilled_at,
         cancelled_at=cancelled_at,
-        cancel_reason=f"order {status} in WooCommerce",
-        paid=status not in WOOCOMMERCE_UNPAID_STATUSES,
+    )
+    return WebhookOrder(
+        order, cancel_reason=f"order {status} in WooCommerce", paid=status not in WOOCOMMERCE_UNPAID_STATUSES
     )
 
 
@@ -322,12 +324,12 @@ def handle_delivery(
     if source.platform == Platform.SHOPIFY:
         if topic not in SHOPIFY_ORDER_TOPICS:
             return "ignored topic"
-        order = parse_shopify_order(payload, topic=topic, now=now)
+        reported = parse_shopify_order(payload, topic=topic, now=now)
         origin = Order.Source.SHOPIFY
     else:
         if topic not in WOOCOMMERCE_ORDER_TOPICS:
             return "ignored topic"
-        order = parse_woocommerce_order(payload, now=now)
+        reported = parse_woocommerce_order(payload, now=now)
         origin = Order.Source.WOOCOMMERCE
     if not delivery_id or len(delivery_id) > WebhookDelivery._meta.get_field("delivery_id").max_length:  # type: ignore[operator]
         raise InvalidWebhook("the delivery id is missing or too long")
@@ -337,31 +339,20 @@ def handle_delivery(
                 WebhookDelivery.objects.create(source=source, delivery_id=delivery_id, topic=topic[:60])
         except IntegrityError:
             return "duplicate delivery"
-        known = Order.objects.filter(shop=source.shop, external_id=order.external_id).first()
-        if known is None:
-            known, created = record_order(
-                source.shop,
-                external_id=order.external_id,
-                customer=order.customer,
-                total=order.total,
-                currency=order.currency,
-                placed_at=order.placed_at,
-                fulfilled_at=order.fulfilled_at,
-                cancelled_at=order.cancelled_at,
-                lines=order.lines,
-                source=origin,
-                schedule=order.paid,
-            )
-            if created:
-                return "created"
+        [result] = record_orders(source.shop, [reported.order], source=origin, schedule=reported.paid)
+        if result.order is None:
+            raise InvalidOrder(result.error)
+        if result.created:
+            return "created"
         # Only times move on a known order: totals and lines stay as first recorded.
+        known, order = result.order, reported.order
         update_order(
             known,
             fulfilled_at=order.fulfilled_at,
             cancelled_at=order.cancelled_at,
-            reason=order.cancel_reason if order.cancelled_at else "",
+            reason=reported.cancel_reason if order.cancelled_at else "",
         )
-        if order.paid:
+        if reported.paid:
             # An order first seen unpaid is surveyed from the update that shows it paid.
             schedule_invitations(known)
         return "updated"

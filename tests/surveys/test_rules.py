@@ -434,3 +434,23 @@ def test_an_sms_survey_gets_no_reminder(shop, time_machine):
 
     assert send_due_reminders() == 0
     assert order.invitations.get().reminded_at is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 3])
+def test_reminders_take_the_same_queries_for_one_or_several(
+    survey, mailbox, time_machine, count, django_assert_num_queries
+):
+    survey.reminder_after = timedelta(days=3)
+    survey.save()
+    time_machine.move_to("2026-11-01T10:00:00Z", tick=False)
+    for number in range(count):
+        place(survey.shop, f"A-{number}", email=f"c{number}@example.com")
+    send_due_invitations()
+    time_machine.move_to("2026-11-05T10:00:00Z", tick=False)
+
+    # savepoint, lock the due rows, stamp them, release; the suppression list once
+    with django_assert_num_queries(5):
+        assert send_due_reminders() == count
+
+    assert len(mailbox.wait_for(2 * count)) == 2 * count
