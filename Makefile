@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install demo clean
+.PHONY: run test lint format install demo clean messages
 
 ## run: set up everything and start web, worker, scheduler and a local mailbox (Ctrl-C stops all)
 run: $(STAMP)
@@ -17,6 +17,7 @@ run: $(STAMP)
 ## test: install what the tests need and run them
 test: $(STAMP)
 	mkdir -p var
+	bash .ci/ensure-chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## lint: ruff (lint + format check) and mypy
@@ -28,6 +29,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## messages: collect the customer pages' texts into locale/fa and compile them (needs GNU gettext)
+messages: $(STAMP)
+	DEBUG=true $(BIN)/python manage.py makemessages -l fa --no-location --ignore='.venv/*' --ignore='var/*' --ignore='bench/*' --ignore='tests/*'
+	DEBUG=true $(BIN)/python manage.py compilemessages --ignore='.venv/*'
 
 install: $(STAMP)
 

@@ -54,6 +54,19 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A rate limit written "requests/seconds", e.g. "300/60"."""
+    raw = os.environ.get(name, default).strip()
+    count, _, seconds = raw.partition("/")
+    try:
+        rate = (int(count), int(seconds))
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a rate like 300/60 (requests per seconds)") from None
+    if rate[0] < 1 or rate[1] < 1:
+        raise ConfigError(f"{name}={raw!r}: both numbers must be at least 1")
+    return rate
+
+
 def database_from_url(url: str) -> dict[str, object]:
     """Django DATABASES entry for a postgres:// or sqlite:/// URL."""
     parts = urlsplit(url)

@@ -9,7 +9,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from config.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_str
+from config.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BAZGASHT_VAR_DIR", str(BASE_DIR / "var")))
@@ -93,6 +93,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fa", "فارسی")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -156,8 +157,27 @@ SMS_SENDER = env_str("SMS_SENDER")
 SMS_API_BASE = env_str("SMS_API_BASE", "https://api.kavenegar.com/v1")
 SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10, minimum=1, maximum=120)
 
-# --- Celery ------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+
+# --- Cache and rate limits ---------------------------------------------------------
+# Rate-limit counters must be shared by every web process: Redis when there is one.
+# Without it each process counts alone (fine for one machine in development).
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "bazgasht"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# The answer page, per client address and per survey link: "requests/seconds". Generous
+# per address, because mobile carriers put many customers behind one address.
+ANSWER_RATE_LIMIT_PER_IP = env_rate("ANSWER_RATE_LIMIT_PER_IP", "300/60")
+ANSWER_RATE_LIMIT_PER_TOKEN = env_rate("ANSWER_RATE_LIMIT_PER_TOKEN", "120/600")
+# How many reverse proxies in front of Bazgasht append to X-Forwarded-For (0: none, the
+# client is REMOTE_ADDR). Only trust as many as there are, or clients could pick their address.
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=5)
+
+# --- Celery ------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}

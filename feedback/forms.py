@@ -1,17 +1,108 @@
+"""The answer page's form: one field per question, named q<id>, in the page's language."""
+
+from typing import Any
+
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
-from feedback.domain import COMMENT_MAX_LENGTH
+from feedback.answering import COMMENT_MAX_LENGTH, SHORT_TEXT_MAX_LENGTH, AnswerValue, Link
+from surveys.localise import localise_digits
+from surveys.models import Question
+
+# The words at a scale's two ends, read aloud with its first and last options.
+SCALE_ENDS: dict[str, tuple[Any, Any]] = {
+    Question.Kind.NPS: (_("Not at all likely"), _("Extremely likely")),
+    Question.Kind.CSAT: (_("Very dissatisfied"), _("Very satisfied")),
+    Question.Kind.CES: (_("Very difficult"), _("Very easy")),
+    Question.Kind.STARS: (_("Poor"), _("Excellent")),
+}
 
 
-class AnswerForm(forms.Form):
-    score = forms.TypedChoiceField(
-        choices=[(score, str(score)) for score in range(11)],
-        coerce=int,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Please choose a score from 0 to 10."},
-    )
-    comment = forms.CharField(
-        required=False,
+class QuestionsForm(forms.Form):
+    """Fields for some of a survey's questions; `required` off for autosaving a half-filled page."""
+
+    def __init__(self, questions: list[Question], *, language: str, required: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.questions = questions
+        for question in questions:
+            field = _field_for(question, language)
+            field.required = required and question.required
+            self.fields[field_name(question)] = field
+
+    def values(self) -> dict[int, AnswerValue]:
+        """The cleaned answers by question id, in the form the domain stores."""
+        values: dict[int, AnswerValue] = {}
+        for question in self.questions:
+            value = self.cleaned_data.get(field_name(question))
+            if question.kind == Question.Kind.SINGLE:
+                value = [value] if value else []
+            values[question.pk] = value
+        return values
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """What the template needs for each question, in order."""
+        return [
+            {
+                "question": question,
+                "field": self[field_name(question)],
+                "kind": question.kind,
+                "ends": SCALE_ENDS.get(question.kind),
+            }
+            for question in self.questions
+        ]
+
+
+def field_name(question: Question) -> str:
+    return f"q{question.pk}"
+
+
+def initial_values(link: Link, questions: list[Question]) -> dict[str, Any]:
+    initial: dict[str, Any] = {}
+    for question in questions:
+        value = link.value_of(question)
+        if question.kind == Question.Kind.SINGLE and isinstance(value, list):
+            value = value[0] if value else None
+        if value is not None:
+            initial[field_name(question)] = value
+    return initial
+
+
+def _field_for(question: Question, language: str) -> forms.Field:
+    label = question.text_in(language)
+    scale = question.scale
+    if scale is not None:
+        return forms.TypedChoiceField(
+            label=label,
+            choices=[(score, localise_digits(str(score), language)) for score in scale],
+            coerce=int,
+            empty_value=None,
+            widget=forms.RadioSelect,
+            error_messages={"required": _("Please choose a score.")},
+        )
+    if question.kind == Question.Kind.SINGLE:
+        return forms.ChoiceField(
+            label=label,
+            choices=question.option_labels(language),
+            widget=forms.RadioSelect,
+            error_messages={"required": _("Please choose an answer.")},
+        )
+    if question.kind == Question.Kind.MULTIPLE:
+        return forms.MultipleChoiceField(
+            label=label,
+            choices=question.option_labels(language),
+            widget=forms.CheckboxSelectMultiple,
+            error_messages={"required": _("Please choose at least one answer.")},
+        )
+    if question.kind == Question.Kind.SHORT_TEXT:
+        return forms.CharField(
+            label=label,
+            max_length=SHORT_TEXT_MAX_LENGTH,
+            widget=forms.TextInput(attrs={"autocomplete": "off"}),
+            error_messages={"required": _("Please write an answer.")},
+        )
+    return forms.CharField(
+        label=label,
         max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("Please write an answer.")},
     )

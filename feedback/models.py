@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from surveys.models import Customer, Invitation, Question, Shop, Survey
+from surveys.models import Customer, Invitation, Language, Question, Shop, Survey
 
 
 class Response(models.Model):
@@ -13,7 +13,13 @@ class Response(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="responses")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="responses")
+    # When the answer first counted: the customer confirmed a score (or, without a score
+    # question, sent the first page). Tallies use this time.
     submitted_at = models.DateTimeField()
+    # When the customer sent the last page; until then the response is partial and resumable.
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
 
     class Meta:
         indexes = [models.Index(fields=["shop", "submitted_at"], name="response_shop_time_idx")]
@@ -27,6 +33,8 @@ class Answer(models.Model):
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
     score = models.SmallIntegerField(null=True, blank=True)
     text = models.TextField(blank=True, max_length=5000)
+    # The chosen option values of a single or multiple choice question.
+    choices = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -37,7 +45,9 @@ class Answer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.question.kind}: {self.score if self.score is not None else self.text[:40]}"
+        if self.score is not None:
+            return f"{self.question.kind}: {self.score}"
+        return f"{self.question.kind}: {', '.join(self.choices) or self.text[:40]}"
 
 
 class FollowUp(models.Model):

@@ -4,5 +4,6 @@ from feedback import views
 
 urlpatterns = [
     path("s/<str:token>/", views.answer, name="answer"),
+    path("s/<str:token>/more/", views.answer_more, name="answer_more"),
     path("s/<str:token>/thanks/", views.answer_thanks, name="answer_thanks"),
 ]

@@ -1,65 +1,262 @@
 """The answer page: the one part of Bazgasht a customer sees.
 
 It lives beside Response (not in surveys) because it creates responses, and
-surveys must not depend on feedback.
+surveys must not depend on feedback. The views only translate between HTTP and
+feedback.answering; every rule lives there.
 """
 
-from django.http import HttpRequest, HttpResponse
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from feedback import domain
-from feedback.forms import AnswerForm
-from surveys.models import Invitation
+from feedback import answering
+from feedback.answering import Link
+from feedback.forms import QuestionsForm, initial_values
+from surveys.branding import brand_colours
+from surveys.localise import format_datetime, text_direction
+from surveys.models import Language
+from surveys.ratelimit import client_address, hit
 
-_STATE_TEMPLATES = {
-    domain.UnknownInvitation: "feedback/link_unknown.html",
-    domain.InvitationExpired: "feedback/link_expired.html",
-    domain.AlreadyAnswered: "feedback/already_answered.html",
+_STATE_TEMPLATES: dict[type[answering.DomainError], str] = {
+    answering.UnknownInvitation: "feedback/link_unknown.html",
+    answering.InvitationExpired: "feedback/link_expired.html",
+    answering.Unsubscribed: "feedback/link_unsubscribed.html",
+    answering.AnswerFinal: "feedback/answer_final.html",
 }
+_LINK_STATES = tuple(_STATE_TEMPLATES)
+View = Callable[..., HttpResponse]
 
 
+def rate_limited(view: View) -> View:
+    """Per client address on every request, per link on every form sent."""
+
+    @wraps(view)
+    def limited(request: HttpRequest, token: str) -> HttpResponse:
+        address = client_address(request, proxy_hops=settings.TRUSTED_PROXY_HOPS)
+        verdict = hit("answer-ip", address, rate=settings.ANSWER_RATE_LIMIT_PER_IP)
+        if verdict.allowed and request.method == "POST":
+            verdict = hit("answer-link", token[:64], rate=settings.ANSWER_RATE_LIMIT_PER_TOKEN)
+        if not verdict.allowed:
+            language = _asked_language(request) or _browser_language(request)
+            response = _render(request, "feedback/too_many.html", {}, language=language, status=429)
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
+        return view(request, token)
+
+    return limited
+
+
+@never_cache
 @require_http_methods(["GET", "POST"])
+@rate_limited
 def answer(request: HttpRequest, token: str) -> HttpResponse:
+    """The first step: the lead question, with the email's one-click score preselected."""
     try:
-        invitation = domain.invitation_for_token(token)
-    except (domain.UnknownInvitation, domain.InvitationExpired, domain.AlreadyAnswered) as state:
+        link = answering.open_link(token)
+    except _LINK_STATES as state:
         return _state_page(request, state)
+    language = _language(request, link)
+    lead = link.lead
+    if lead is None:
+        return _go(request, "answer_more", token)
     if request.method == "POST":
-        form = AnswerForm(request.POST)
+        form = QuestionsForm([lead], language=language, data=request.POST)
+        if form.is_valid():
+            score = form.values()[lead.pk]
+            assert isinstance(score, int)
+            finish = not link.later_questions(score)
+            try:
+                answering.save_answers(link, {lead.pk: score}, language=language, finish=finish)
+            except answering.InvalidAnswer as error:
+                form.add_error(None, str(error))
+            else:
+                return _go(request, "answer_thanks" if finish else "answer_more", token)
+        return _page(request, link, form, language=language, step=1, status=422)
+
+    answering.mark_opened(link.invitation)
+    one_click = _score_param(request, lead.scale)
+    if link.response is not None and not link.is_complete and one_click is None and "change" not in request.GET:
+        # Reopening a half-answered survey resumes where the customer left off.
+        return _go(request, "answer_more", token)
+    # The email's score buttons only preselect: mail scanners open every link, so nothing
+    # counts until the customer confirms it here.
+    initial = initial_values(link, [lead])
+    if one_click is not None:
+        initial[f"q{lead.pk}"] = one_click
+    form = QuestionsForm([lead], language=language, initial=initial)
+    return _page(request, link, form, language=language, step=1)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@rate_limited
+def answer_more(request: HttpRequest, token: str) -> HttpResponse:
+    """The second step: follow-ups for the score's band and the optional questions."""
+    try:
+        link = answering.open_link(token)
+    except _LINK_STATES as state:
+        return _state_page(request, state)
+    language = _language(request, link)
+    if link.lead is not None and link.lead_score is None:
+        return _go(request, "answer", token)
+    questions = link.later_questions()
+    if request.method == "POST":
+        autosave = request.headers.get("X-Autosave") == "1"
+        form = QuestionsForm(questions, language=language, data=request.POST, required=not autosave)
         if form.is_valid():
             try:
-                domain.submit_answer(invitation, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"])
-            except domain.AlreadyAnswered as state:
-                return _state_page(request, state)
-            return redirect("answer_thanks", token=token)
-    else:
-        domain.mark_opened(invitation)
-        # A score from the email's buttons is only preselected: mail scanners open every
-        # link, so nothing is recorded until the customer sends the form.
-        form = AnswerForm(initial={"score": _score_param(request)})
-    return render(request, "feedback/answer.html", _page_context(invitation, form=form))
+                answering.save_answers(link, form.values(), language=language, finish=not autosave)
+            except answering.InvalidAnswer as error:
+                form.add_error(None, str(error))
+            else:
+                if autosave:
+                    return JsonResponse({"saved": True})
+                return _go(request, "answer_thanks", token)
+        if autosave:
+            return JsonResponse({"saved": False, "errors": form.errors.get_json_data()}, status=422)
+        return _page(request, link, form, language=language, step=2, status=422)
+    answering.mark_opened(link.invitation)
+    form = QuestionsForm(questions, language=language, initial=initial_values(link, questions))
+    return _page(request, link, form, language=language, step=2)
 
 
+@never_cache
+@require_http_methods(["GET"])
+@rate_limited
 def answer_thanks(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        domain.invitation_for_token(token)
-    except domain.AlreadyAnswered:
-        return render(request, "feedback/thanks.html")
-    except (domain.UnknownInvitation, domain.InvitationExpired) as state:
+        link = answering.open_link(token)
+    except _LINK_STATES as state:
         return _state_page(request, state)
-    return redirect("answer", token=token)
+    if link.response is None:
+        return _go(request, "answer", token)
+    language = _language(request, link)
+    shop = link.invitation.shop
+    lead, score = link.lead, link.lead_score
+    mood = lead.mood(score) if lead is not None and score is not None else "neutral"
+    context = {
+        "mood": mood,
+        "review_url": shop.review_url if mood == "happy" else "",
+        "referral_url": shop.referral_url if mood == "happy" else "",
+        "will_contact": mood == "unhappy" and shop.follow_up_enabled,
+        "edit_url": _url("answer", token, language, change=1),
+        "editable_until": _deadline(link, language),
+    }
+    return _render(request, "feedback/thanks.html", _context(link, language) | context, language=language)
 
 
-def _state_page(request: HttpRequest, state: domain.DomainError) -> HttpResponse:
-    status = 200 if isinstance(state, domain.AlreadyAnswered) else state.status_code
-    return render(request, _STATE_TEMPLATES[type(state)], status=status)
+# --- Helpers -------------------------------------------------------------------------
 
 
-def _score_param(request: HttpRequest) -> int | None:
+def _page(
+    request: HttpRequest, link: Link, form: QuestionsForm, *, language: str, step: int, status: int = 200
+) -> HttpResponse:
+    has_more = step == 2 or bool(link.later_questions(link.lead_score))
+    context = _context(link, language) | {
+        "form": form,
+        "blocks": form.blocks(),
+        "step": step,
+        "steps": 2 if link.lead is not None and has_more else 1,
+        "last_step": step == 2 or not has_more,
+        "back_url": _url("answer", token_of(request), language, change=1) if step == 2 and link.lead else "",
+        "editing": link.is_complete,
+        "editable_until": _deadline(link, language) if link.is_complete else "",
+    }
+    return _render(request, "feedback/answer.html", context, language=language, status=status)
+
+
+def _context(link: Link, language: str) -> dict[str, Any]:
+    invitation = link.invitation
+    other = Language.ENGLISH if language == Language.PERSIAN else Language.PERSIAN
+    return {
+        "shop": invitation.shop,
+        "order": invitation.order,
+        "heading": invitation.survey.heading_in(language),
+        "lang": language,
+        "dir": text_direction(language),
+        "other_language": other,
+        "other_language_name": dict(Language.choices)[other] if other == Language.ENGLISH else "فارسی",
+        **brand_colours(invitation.shop),
+    }
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], *, language: str, status: int = 200
+) -> HttpResponse:
+    context.setdefault("lang", language)
+    context.setdefault("dir", text_direction(language))
+    with translation.override(language):
+        response = render(request, template, context, status=status)
+    response["Content-Language"] = language
+    return response
+
+
+def _state_page(request: HttpRequest, state: answering.DomainError) -> HttpResponse:
+    # A final answer is still a page worth showing; sending a form to it is a conflict.
+    status = 200 if isinstance(state, answering.AnswerFinal) and request.method == "GET" else state.status_code
+    known = state.language if isinstance(state, answering.LinkClosed) else ""
+    language = _asked_language(request) or known or _browser_language(request)
+    return _render(request, _STATE_TEMPLATES[type(state)], {}, language=language, status=status)
+
+
+def _asked_language(request: HttpRequest) -> str | None:
+    asked = request.GET.get("lang") or request.POST.get("lang")
+    return asked if asked in Language.values else None
+
+
+def _browser_language(request: HttpRequest) -> str:
+    # Set by LocaleMiddleware from Accept-Language: all we know of someone without a valid link.
+    language = getattr(request, "LANGUAGE_CODE", "")
+    return language if language in Language.values else Language.ENGLISH
+
+
+def _language(request: HttpRequest, link: Link) -> str:
+    """The language the customer asked for, else the one they answered in, else the invitation's."""
+    asked = _asked_language(request)
+    if asked:
+        return asked
+    if link.response is not None:
+        return link.response.language
+    invitation = link.invitation
+    language = invitation.customer.language or invitation.shop.default_language
+    return language if language in Language.values else Language.ENGLISH
+
+
+def _deadline(link: Link, language: str) -> str:
+    until = link.editable_until
+    if until is None or not link.invitation.shop.answer_edit_window:
+        return ""
+    return format_datetime(until, language, tz=link.invitation.shop.tz)
+
+
+def _url(name: str, token: str, language: str | None, **params: object) -> str:
+    if language:
+        params["lang"] = language
+    url = reverse(name, kwargs={"token": token})
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _go(request: HttpRequest, name: str, token: str) -> HttpResponse:
+    # 303: after a form, the browser fetches the next page with GET.
+    response = redirect(_url(name, token, _asked_language(request)))
+    response.status_code = 303
+    return response
+
+
+def token_of(request: HttpRequest) -> str:
+    assert request.resolver_match is not None
+    return str(request.resolver_match.kwargs["token"])
+
+
+def _score_param(request: HttpRequest, scale: range | None) -> int | None:
     raw = request.GET.get("score", "")
-    return int(raw) if raw.isdigit() and 0 <= int(raw) <= 10 else None
-
-
-def _page_context(invitation: Invitation, *, form: AnswerForm) -> dict[str, object]:
-    return {"invitation": invitation, "shop": invitation.shop, "order": invitation.order, "form": form}
+    return int(raw) if scale is not None and raw.isdigit() and int(raw) in scale else None

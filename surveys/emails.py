@@ -5,7 +5,6 @@ so a translator edits whole sentences in their own direction rather than fragmen
 """
 
 import functools
-import re
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -18,13 +17,11 @@ from django.template.loader import select_template
 from django.urls import reverse
 from django.utils import translation
 
+from surveys.branding import brand_colours
+from surveys.localise import RTL_LANGUAGES, localise_digits
 from surveys.models import Invitation, Language
 
-RTL_LANGUAGES = {Language.PERSIAN}
 ONE_CLICK = "List-Unsubscribe=One-Click"
-DEFAULT_BRAND_COLOR = "#0b5cad"
-_HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
 @dataclass(frozen=True)
@@ -49,10 +46,6 @@ def email_language(invitation: Invitation) -> str:
     return language if language in Language.values else Language.ENGLISH
 
 
-def localise_digits(text: str, language: str) -> str:
-    return text.translate(_PERSIAN_DIGITS) if language == Language.PERSIAN else text
-
-
 def build_invitation_email(
     invitation: Invitation,
     *,
@@ -63,10 +56,9 @@ def build_invitation_email(
     """The survey (or its reminder) for `invitation`, its links carrying `token`."""
     shop, customer = invitation.shop, invitation.customer
     language = email_language(invitation)
-    brand_color = shop.brand_color if _HEX_COLOR.match(shop.brand_color or "") else DEFAULT_BRAND_COLOR
     unsubscribe = unsubscribe_url(token)
     url = answer_url(token)
-    context = {
+    context: dict[str, object] = {
         "shop": shop,
         "shop_name": shop.display_name,
         "customer": customer,
@@ -75,10 +67,7 @@ def build_invitation_email(
         "reminder": reminder,
         "language": language,
         "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
-        "brand_color": brand_color,
-        "brand_text_color": _readable_text_on(brand_color),
-        # Text and outlines on white in the brand's hue: a pale brand colour would not read.
-        "brand_ink": _ink_on_white(brand_color),
+        **brand_colours(shop),
         "url": url,
         # The link once, the score appended: this runs for every email of a sweep.
         "scores": [
@@ -146,27 +135,3 @@ def _shop_from_address(shop_name: str, default_from: str) -> str:
     # The customer knows the shop, not Bazgasht: its name goes on the configured address.
     _, address = parseaddr(default_from)
     return str(Address(display_name=shop_name, addr_spec=address)) if address else default_from
-
-
-def _luminance(color: str) -> float:
-    """WCAG relative luminance of a #rrggbb colour."""
-    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def _readable_text_on(color: str) -> str:
-    """White or near-black, whichever reads better on `color`."""
-    # Contrast with white (1.05 / (L + 0.05)) beats contrast with black ((L + 0.05) / 0.05) below L≈0.18.
-    return "#ffffff" if _luminance(color) < 0.179 else "#1f2328"
-
-
-def _ink_on_white(color: str) -> str:
-    """The brand colour, darkened just enough to read as text on white (contrast 4.5:1)."""
-    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    for _step in range(20):
-        candidate = f"#{red:02x}{green:02x}{blue:02x}"
-        if 1.05 / (_luminance(candidate) + 0.05) >= 4.5:
-            return candidate
-        red, green, blue = (int(channel * 0.85) for channel in (red, green, blue))
-    return "#1f2328"

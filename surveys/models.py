@@ -1,4 +1,5 @@
 import zoneinfo
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -42,6 +43,18 @@ class Shop(models.Model):
         help_text="At most one survey per customer in this many days, across all of the shop's surveys.",
     )
     sms_enabled = models.BooleanField(default=False, help_text="Survey customers who gave a phone but no email by SMS.")
+    # The answer page and its thank-you page.
+    answer_edit_window = models.DurationField(
+        default=timedelta(days=2),
+        help_text="How long after answering a customer may still change the answer (0 makes answers final).",
+    )
+    review_url = models.URLField(
+        blank=True, help_text="Where promoters are invited to leave a public review (for example a Google page)."
+    )
+    referral_url = models.URLField(blank=True, help_text="A referral link promoters may share with friends.")
+    follow_up_enabled = models.BooleanField(
+        default=True, help_text="Detractors are told someone from the shop will get in touch."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -229,6 +242,9 @@ class Survey(models.Model):
         default=100, validators=[MinValueValidator(1), MaxValueValidator(100)], help_text="Survey this share of orders."
     )
     is_active = models.BooleanField(default=True)
+    # What the customer reads at the top of the answer page; empty: "How was your order #…?"
+    heading = models.CharField("heading (English)", max_length=200, blank=True)
+    heading_fa = models.CharField("heading (Persian)", max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -240,6 +256,9 @@ class Survey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def heading_in(self, language: str) -> str:
+        return (self.heading_fa if language == Language.PERSIAN else "") or self.heading
 
     @property
     def included_skus(self) -> set[str]:
@@ -256,12 +275,36 @@ def _sku_set(text: str) -> set[str]:
 
 class Question(models.Model):
     class Kind(models.TextChoices):
-        NPS = "nps", "Net Promoter Score (0–10)"
-        COMMENT = "comment", "Comment"
+        NPS = "nps", "Recommend, NPS (0–10)"
+        CSAT = "csat", "Satisfaction, CSAT (1–5)"
+        CES = "ces", "Effort, CES (1–7)"
+        STARS = "stars", "Star rating (1–5)"
+        SINGLE = "single", "Single choice"
+        MULTIPLE = "multiple", "Multiple choice"
+        SHORT_TEXT = "short_text", "Short text"
+        COMMENT = "comment", "Long text (comment)"
+
+    class Topic(models.TextChoices):
+        """What happens after a purchase, so reports can tell delivery from support."""
+
+        NONE = "", "—"
+        DELIVERY = "delivery", "Delivery"
+        INSTALLATION = "installation", "Installation"
+        AS_DESCRIBED = "as_described", "Product as described"
+        SUPPORT = "support", "Customer support"
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    text = models.CharField(max_length=500)
+    text = models.CharField("text (English)", max_length=500)
+    text_fa = models.CharField("text (Persian)", max_length=500, blank=True)
+    # For single and multiple choice: [{"value": "fast", "en": "Fast delivery", "fa": "ارسال سریع"}, ...]
+    options = models.JSONField(default=list, blank=True)
+    required = models.BooleanField(default=False)
+    # Shown only when the survey's first scale answer lies in this band (both ends included),
+    # e.g. "What should we improve?" for NPS 0–6. Empty: always shown.
+    show_from = models.SmallIntegerField(null=True, blank=True)
+    show_to = models.SmallIntegerField(null=True, blank=True)
+    topic = models.CharField(max_length=12, choices=Topic.choices, blank=True, default=Topic.NONE)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -269,6 +312,60 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    def clean(self) -> None:
+        errors = {}
+        if self.kind in (self.Kind.SINGLE, self.Kind.MULTIPLE) and not self.options:
+            errors["options"] = "A choice question needs at least one option."
+        if self.show_from is not None and self.show_to is not None and self.show_from > self.show_to:
+            errors["show_to"] = "The band must end at or above where it starts."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def scale(self) -> range | None:
+        """The scores a scale question accepts; None for other kinds."""
+        scale = SCALES.get(self.kind)
+        return range(scale.lowest, scale.highest + 1) if scale else None
+
+    def mood(self, score: int) -> str:
+        """ "unhappy", "neutral" or "happy": NPS detractor / passive / promoter, and alike for the other scales."""
+        scale = SCALES[self.kind]
+        if score <= scale.unhappy_up_to:
+            return "unhappy"
+        return "happy" if score >= scale.happy_from else "neutral"
+
+    def text_in(self, language: str) -> str:
+        return (self.text_fa if language == Language.PERSIAN else "") or self.text
+
+    def option_labels(self, language: str) -> list[tuple[str, str]]:
+        return [(option["value"], option.get(language) or option["en"]) for option in self.options]
+
+    def shown_for(self, lead_score: int | None) -> bool:
+        if self.show_from is None and self.show_to is None:
+            return True
+        if lead_score is None:
+            return False
+        low = self.show_from if self.show_from is not None else lead_score
+        high = self.show_to if self.show_to is not None else lead_score
+        return low <= lead_score <= high
+
+
+@dataclass(frozen=True)
+class Scale:
+    lowest: int
+    highest: int
+    unhappy_up_to: int
+    happy_from: int
+
+
+SCALES: dict[str, Scale] = {
+    Question.Kind.NPS: Scale(0, 10, unhappy_up_to=6, happy_from=9),
+    Question.Kind.CSAT: Scale(1, 5, unhappy_up_to=2, happy_from=4),
+    # CES 1–7, "very difficult" to "very easy": 5 and up is the usual "easy".
+    Question.Kind.CES: Scale(1, 7, unhappy_up_to=3, happy_from=5),
+    Question.Kind.STARS: Scale(1, 5, unhappy_up_to=2, happy_from=4),
+}
 
 
 class Invitation(models.Model):

@@ -51,6 +51,23 @@ def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Each test starts with no requests counted (the counters live in the shared cache)."""
+    yield
+    if django_settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(django_settings.REDIS_URL)
+        keys = list(client.scan_iter("*:rate:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        from django.core.cache import cache
+
+        cache.clear()
+
+
 # --- SMTP: a real server on a free local port ------------------------------------------
 
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from feedback.models import Answer, Response
 from surveys.models import Customer, Invitation, Order, Question, Shop, Survey
+from surveys.standard_questions import add_standard_questions
 
 
 class ShopFactory(factory.django.DjangoModelFactory):
@@ -32,9 +33,14 @@ class SurveyFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def questions(self, create: bool, extracted: object, **kwargs: object) -> None:
-        if create and extracted is not False:
-            Question.objects.create(survey=self, kind=Question.Kind.NPS, position=0, text="How likely…?")
-            Question.objects.create(survey=self, kind=Question.Kind.COMMENT, position=1, text="Why?")
+        """NPS and a comment; questions="standard" gives the set a new survey starts with, False none."""
+        if not create or extracted is False:
+            return
+        if extracted == "standard":
+            add_standard_questions(self)
+            return
+        Question.objects.create(survey=self, kind=Question.Kind.NPS, position=0, text="How likely…?", required=True)
+        Question.objects.create(survey=self, kind=Question.Kind.COMMENT, position=1, text="Why?", text_fa="چرا؟")
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):
@@ -81,6 +87,7 @@ class ResponseFactory(factory.django.DjangoModelFactory):
     survey = factory.SelfAttribute("invitation.survey")
     customer = factory.SelfAttribute("invitation.customer")
     submitted_at = factory.LazyFunction(timezone.now)
+    completed_at = factory.SelfAttribute("submitted_at")
 
     @factory.post_generation
     def score(self, create: bool, extracted: int | None, **kwargs: object) -> None:

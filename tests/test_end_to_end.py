@@ -41,21 +41,26 @@ def test_order_to_flagged_customer_in_the_monthly_report(celery_worker, mailbox,
     link = re.search(r"https?://\S+/s/\S+/", body_of(message)).group(0)
     assert link in body_of(message, "html")
 
-    # The customer answers by the link.
+    # The customer answers by the link: the score, then the comment.
     customer = Client()
     page = customer.get(urlsplit(link).path)
     assert page.status_code == 200
-    assert "How likely are you to recommend" in page.content.decode()
+    [score_field] = set(re.findall(r'type="radio" name="(q\d+)"', page.content.decode()))
+    next_step = customer.post(urlsplit(link).path, {score_field: "3"})
+    assert next_step.status_code == 303
+    [comment_field] = re.findall(r'<textarea name="(q\d+)"', customer.get(next_step["Location"]).content.decode())
     answered = customer.post(
-        urlsplit(link).path, {"score": "3", "comment": "The parcel arrived broken and support never answered."}
+        next_step["Location"], {comment_field: "The parcel arrived broken and support never answered."}
     )
-    assert answered.status_code == 302
+    assert answered.status_code == 303
 
     # The worker scores the comment and flags the detractor.
     follow_up = wait_until(lambda: FollowUp.objects.select_related("response__customer").first(), what="a FollowUp")
     assert follow_up.reasons == ["detractor"]
     assert follow_up.response.customer.email == "nasrin@example.com"
-    sentiment = SentimentScore.objects.get(answer__response=follow_up.response)
+    sentiment = wait_until(
+        lambda: SentimentScore.objects.filter(answer__response=follow_up.response).first(), what="a sentiment score"
+    )
     assert sentiment.label == "negative"
     assert sentiment.polarity < 0
 

@@ -4,7 +4,7 @@ from html.parser import HTMLParser
 import pytest
 from django.core.mail import get_connection
 
-from surveys import emails
+from surveys import branding
 from surveys.emails import answer_url, build_invitation_email
 from surveys.tokens import new_token
 from tests.conftest import body_of
@@ -196,7 +196,7 @@ def test_a_light_brand_colour_gets_dark_button_text(invitation):
     ink = re.search(r"font-weight:bold;color:(#[0-9a-f]{6})", html).group(1)
     assert ink not in ("#fde68a", "#1f2328")
     assert f"border:2px solid {ink}" in html
-    assert 1.05 / (emails._luminance(ink) + 0.05) >= 4.5
+    assert 1.05 / (branding._luminance(ink) + 0.05) >= 4.5
 
 
 def test_an_unvalidated_brand_colour_cannot_reach_the_style_attribute(invitation):

@@ -10,10 +10,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from feedback.domain import analyse_response, submit_answer
+from feedback.answering import submit_answer
+from feedback.domain import analyse_response
 from reports.domain import generate_monthly_report, previous_month
 from surveys.domain import CustomerDetails, create_api_key, record_order
-from surveys.models import ApiKey, Invitation, Membership, Order, Question, Shop, Survey
+from surveys.models import ApiKey, Invitation, Membership, Order, Shop, Survey
+from surveys.standard_questions import add_standard_questions
 from surveys.tokens import hash_token, new_token
 
 STAFF_APPS = ["surveys", "feedback", "sentiment", "reports"]
@@ -56,15 +58,7 @@ class Command(BaseCommand):
                 survey = Survey.objects.create(
                     shop=shop, name="After purchase", trigger=Survey.Trigger.PURCHASE, delay=timedelta(0)
                 )
-                Question.objects.create(
-                    survey=survey, kind=Question.Kind.NPS, position=0, text="How likely are you to recommend us?"
-                )
-                Question.objects.create(
-                    survey=survey,
-                    kind=Question.Kind.COMMENT,
-                    position=1,
-                    text="What is the main reason for your score?",
-                )
+                add_standard_questions(survey)
                 self._history(shop, survey)
             password = secrets.token_urlsafe(9)
             self._staff_user(shop, password)
@@ -114,8 +108,8 @@ class Command(BaseCommand):
             score = rng.choices(range(11), weights=[2, 1, 1, 2, 2, 3, 4, 7, 9, 10, 9])[0]
             band = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
             response = submit_answer(invitation, score=score, comment=rng.choice(COMMENTS[band]))
-            response.submitted_at = sent_at + timedelta(hours=rng.uniform(1, 48))
-            response.save(update_fields=["submitted_at"])
+            response.submitted_at = response.completed_at = sent_at + timedelta(hours=rng.uniform(1, 48))
+            response.save(update_fields=["submitted_at", "completed_at"])
             analyse_response(response)
 
     def _print(self, shop: Shop, password: str, api_key: str) -> None:
