@@ -7,15 +7,15 @@ from surveys.admin import ShopScopedAdmin
 class AnswerInline(admin.TabularInline):
     model = Answer
     extra = 0
-    readonly_fields = ["question", "score", "text"]
+    readonly_fields = ["question", "score", "choices", "text"]
     can_delete = False
 
 
 @admin.register(Response)
 class ResponseAdmin(ShopScopedAdmin):
-    list_display = ["pk", "customer", "survey", "submitted_at", "shop"]
+    list_display = ["pk", "customer", "survey", "submitted_at", "completed_at", "language", "shop"]
     list_select_related = ["customer", "survey", "shop"]
-    readonly_fields = ["invitation", "shop", "survey", "customer", "submitted_at"]
+    readonly_fields = ["invitation", "shop", "survey", "customer", "submitted_at", "completed_at", "language"]
     inlines = [AnswerInline]
     date_hierarchy = "submitted_at"
 

@@ -160,6 +160,21 @@ def answer_thanks(request: HttpRequest, token: str) -> HttpResponse:
 def _page(
     request: HttpRequest, link: Link, form: QuestionsForm, *, language: str, step: int, status: int = 200
 ) -> HttpResponse:
+    back_url = _url("answer", token_of(request), language, change=1) if step == 2 and link.lead else ""
+    return render_survey_page(request, link, form, language=language, step=step, back_url=back_url, status=status)
+
+
+def render_survey_page(
+    request: HttpRequest,
+    link: Link,
+    form: QuestionsForm,
+    *,
+    language: str,
+    step: int,
+    back_url: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """One step of the survey as the customer sees it (the admin's live preview shows the same)."""
     has_more = step == 2 or bool(link.later_questions(link.lead_score))
     context = _context(link, language) | {
         "form": form,
@@ -167,7 +182,7 @@ def _page(
         "step": step,
         "steps": 2 if link.lead is not None and has_more else 1,
         "last_step": step == 2 or not has_more,
-        "back_url": _url("answer", token_of(request), language, change=1) if step == 2 and link.lead else "",
+        "back_url": back_url,
         "editing": link.is_complete,
         "editable_until": _deadline(link, language) if link.is_complete else "",
     }
