@@ -4,7 +4,10 @@ import sys
 
 import pytest
 
-from config.env import ConfigError, database_from_url, env_bool, env_int
+from django.test import RequestFactory
+
+from config.env import ConfigError, database_from_url, env_bool, env_int, env_rate
+from surveys.ratelimit import client_address
 from tests.conftest import ROOT
 
 
@@ -27,6 +30,26 @@ def test_env_int_checks_number_and_range(monkeypatch):
         env_int("PORT", 1, maximum=65535)
     monkeypatch.delenv("PORT")
     assert env_int("PORT", 25) == 25
+
+
+def test_env_rate_reads_requests_per_seconds_and_refuses_nonsense(monkeypatch):
+    monkeypatch.setenv("RATE", " 30/60 ")
+    assert env_rate("RATE", "1/1") == (30, 60)
+    assert env_rate("UNSET_RATE", "120/600") == (120, 600)
+    for bad in ("30", "30/0", "a/60", "-1/60"):
+        monkeypatch.setenv("RATE", bad)
+        with pytest.raises(ConfigError, match="RATE"):
+            env_rate("RATE", "1/1")
+
+
+def test_the_client_address_comes_from_our_own_proxies_only():
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+
+    # The client can write anything at the left of the header; only our proxy's entry counts.
+    assert client_address(request, proxy_hops=1) == "203.0.113.9"
+    assert client_address(request, proxy_hops=2) == "6.6.6.6"
+    assert client_address(request, proxy_hops=0) == "10.0.0.2"
+    assert client_address(RequestFactory().get("/", REMOTE_ADDR="10.0.0.2"), proxy_hops=1) == "10.0.0.2"
 
 
 def test_database_from_url_understands_postgres_and_sqlite():
