@@ -3,7 +3,6 @@ import subprocess
 import sys
 
 import pytest
-
 from django.test import RequestFactory
 
 from config.env import ConfigError, database_from_url, env_bool, env_int, env_rate
