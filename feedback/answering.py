@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from feedback.models import Answer, Response
@@ -132,21 +133,25 @@ def open_link(token: str, *, now: datetime | None = None) -> Link:
     AnswerFinal after the edit window, or InvitationExpired.
     """
     now = now or timezone.now()
-    invitation = (
+    # Kept to four joins: PostgreSQL's planning time grows fast with each joined table, and
+    # on this page it costs more than running the query. The response is read only if there is one.
+    found = list(
         invitations_with_token(token)
-        .select_related("shop", "survey", "customer", "order", "response")
-        .filter(status__in=_OPEN_STATUSES)
-        .first()
+        .select_related("shop", "survey", "customer", "order")
+        .filter(status__in=_OPEN_STATUSES)[:1]
     )
-    if invitation is None:
+    if not found:
         raise UnknownInvitation()
+    invitation = found[0]
     language = invitation.customer.language or invitation.shop.default_language
     address = normalise_address(invitation.channel, invitation.customer.address_for(invitation.channel))
     if Suppression.objects.filter(
         shop_id=invitation.shop_id, channel=invitation.channel, address=address, reason__in=_UNSUBSCRIBING_REASONS
     ).exists():
         raise Unsubscribed(language=language)
-    response = getattr(invitation, "response", None)
+    response = None
+    if invitation.status == Invitation.Status.ANSWERED:
+        response = Response.objects.filter(invitation=invitation).prefetch_related("answers").first()
     if response is not None:
         if now >= response.submitted_at + invitation.shop.answer_edit_window:
             raise AnswerFinal(language=response.language)
@@ -164,10 +169,14 @@ def mark_opened(invitation: Invitation, *, now: datetime | None = None) -> None:
     """Record the first time the link was opened (it stops the reminder)."""
     if invitation.opened_at is None:
         now = now or timezone.now()
-        Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(opened_at=now)
-        Invitation.objects.filter(
-            pk=invitation.pk, status__in=[Invitation.Status.SENDING, Invitation.Status.SENT]
-        ).update(status=Invitation.Status.OPENED)
+        # One statement: an answered invitation keeps its status, a sent one becomes opened.
+        Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(
+            opened_at=now,
+            status=Case(
+                When(status__in=[Invitation.Status.SENDING, Invitation.Status.SENT], then=Value("opened")),
+                default=F("status"),
+            ),
+        )
         invitation.opened_at = now
 
 
@@ -231,6 +240,9 @@ def save_answers(
     lead = link.lead
     if link.response is None and lead is not None and cleaned.get(lead.pk) is None:
         raise InvalidAnswer("please answer the first question before the others")
+    if link.response is None and all(value is None for value in cleaned.values()):
+        # An empty page is no answer: it must not mark the invitation answered.
+        raise InvalidAnswer("please answer at least one question")
 
     stored = {question_id: link.value_of(questions[question_id]) for question_id in questions}
     after = {**stored, **cleaned}
@@ -245,7 +257,7 @@ def save_answers(
         cleaned |= {pk: None for pk in questions if pk not in shown and stored.get(pk) is not None}
 
     with transaction.atomic():
-        response = _response_for(link, language=language, now=now)
+        response, created = _response_for(link, language=language, completed=finish, now=now)
         filled = [_answer(response, questions[pk], value) for pk, value in cleaned.items() if value is not None]
         Answer.objects.bulk_create(
             filled,
@@ -256,12 +268,13 @@ def save_answers(
         cleared = [pk for pk, value in cleaned.items() if value is None]
         if cleared:
             Answer.objects.filter(response=response, question_id__in=cleared).delete()
-        changes: dict[str, object] = {"updated_at": now, "language": language}
-        if finish and response.completed_at is None:
-            changes["completed_at"] = now
-        Response.objects.filter(pk=response.pk).update(**changes)
-        for name, value in changes.items():
-            setattr(response, name, value)
+        if not created:
+            changes: dict[str, object] = {"updated_at": now, "language": language}
+            if finish and response.completed_at is None:
+                changes["completed_at"] = now
+            Response.objects.filter(pk=response.pk).update(**changes)
+            for name, value in changes.items():
+                setattr(response, name, value)
 
     link.response = response
     for answer in filled:
@@ -275,9 +288,10 @@ def save_answers(
     return response
 
 
-def _response_for(link: Link, *, language: str, now: datetime) -> Response:
+def _response_for(link: Link, *, language: str, completed: bool, now: datetime) -> tuple[Response, bool]:
+    """The link's response, stored now if it is the first save; and whether it was."""
     if link.response is not None:
-        return link.response
+        return link.response, False
     invitation = link.invitation
     try:
         with transaction.atomic():
@@ -287,15 +301,16 @@ def _response_for(link: Link, *, language: str, now: datetime) -> Response:
                 survey_id=invitation.survey_id,
                 customer_id=invitation.customer_id,
                 submitted_at=now,
+                completed_at=now if completed else None,
                 language=language,
             )
     except IntegrityError:
         # The same link sent twice at once (a double tap): both save into one response.
-        return Response.objects.get(invitation=invitation)
+        return Response.objects.get(invitation=invitation), False
     Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.ANSWERED, answered_at=now)
     invitation.status = Invitation.Status.ANSWERED
     invitation.answered_at = now
-    return response
+    return response, True
 
 
 def _answer(response: Response, question: Question, value: AnswerValue) -> Answer:

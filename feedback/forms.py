@@ -40,16 +40,40 @@ class QuestionsForm(forms.Form):
         return values
 
     def blocks(self) -> list[dict[str, Any]]:
-        """What the template needs for each question, in order."""
-        return [
-            {
-                "question": question,
-                "field": self[field_name(question)],
-                "kind": question.kind,
-                "ends": SCALE_ENDS.get(question.kind),
-            }
-            for question in self.questions
-        ]
+        """What the template needs for each question, in order.
+
+        The inputs are written by the template itself rather than by Django's widgets:
+        widget templates cost a template render per radio button, and this page is the
+        one every customer opens.
+        """
+        blocks = []
+        for question in self.questions:
+            name = field_name(question)
+            bound, field = self[name], self.fields[name]
+            value = bound.value()
+            chosen = {str(item) for item in value} if isinstance(value, list | tuple) else {str(value)}
+            options = getattr(field, "choices", None)
+            blocks.append(
+                {
+                    "name": name,
+                    "id": f"id_{name}",
+                    "kind": question.kind,
+                    "label": field.label,
+                    "required": field.required,
+                    "error": bound.errors[0] if bound.errors else "",
+                    "ends": SCALE_ENDS.get(question.kind),
+                    "input_type": "checkbox" if question.kind == Question.Kind.MULTIPLE else "radio",
+                    "options": [
+                        {"value": option, "label": label, "checked": str(option) in chosen, "id": f"id_{name}_{index}"}
+                        for index, (option, label) in enumerate(options)
+                    ]
+                    if options is not None
+                    else None,
+                    "text": "" if value is None or options is not None else value,
+                    "max_length": getattr(field, "max_length", None),
+                }
+            )
+        return blocks
 
 
 def field_name(question: Question) -> str:

@@ -1,9 +1,12 @@
-"""Fixed-window rate limits on the shared cache (Redis in production)."""
+"""Fixed-window rate limits, counted in Redis when there is one (shared by every web process)."""
 
 import time
 from dataclasses import dataclass
+from functools import cache
 
-from django.core.cache import cache
+import redis
+from django.conf import settings
+from django.core.cache import cache as django_cache
 from django.http import HttpRequest
 
 
@@ -18,15 +21,31 @@ def hit(scope: str, key: str, *, rate: tuple[int, int]) -> Verdict:
     limit, seconds = rate
     now = int(time.time())
     window = now - now % seconds
-    counter = f"rate:{scope}:{key}:{window}"
-    # add() is a no-op if the counter exists; incr() is atomic on Redis.
-    cache.add(counter, 0, timeout=seconds + 1)
-    try:
-        count = cache.incr(counter)
-    except ValueError:  # expired between add() and incr()
-        cache.add(counter, 1, timeout=seconds + 1)
-        count = 1
+    counter = f"bazgasht:rate:{scope}:{key}:{window}"
+    count = _count(counter, seconds + 1)
     return Verdict(allowed=count <= limit, retry_after=window + seconds - now)
+
+
+def _count(counter: str, ttl: int) -> int:
+    if settings.REDIS_URL:
+        # One round trip: this runs on every request of the answer page.
+        pipe = _redis().pipeline(transaction=False)
+        pipe.set(counter, 0, ex=ttl, nx=True)  # starts the window's counter with its expiry
+        pipe.incr(counter)
+        _, count = pipe.execute()
+        return int(count)
+    # Without Redis each process counts alone (development on one machine).
+    django_cache.add(counter, 0, timeout=ttl)
+    try:
+        return django_cache.incr(counter)
+    except ValueError:  # expired between add() and incr()
+        django_cache.add(counter, 1, timeout=ttl)
+        return 1
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
 
 
 def client_address(request: HttpRequest, *, proxy_hops: int) -> str:

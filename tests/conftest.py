@@ -59,7 +59,7 @@ def _fresh_rate_limits() -> Iterator[None]:
         import redis
 
         client = redis.Redis.from_url(django_settings.REDIS_URL)
-        keys = list(client.scan_iter("*:rate:*"))
+        keys = list(client.scan_iter("bazgasht:rate:*"))
         if keys:
             client.delete(*keys)
     else:
