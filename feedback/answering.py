@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from feedback.models import Answer, Response
 from surveys.errors import DomainError, NotFound
@@ -242,7 +243,7 @@ def save_answers(
         raise InvalidAnswer("please answer the first question before the others")
     if link.response is None and all(value is None for value in cleaned.values()):
         # An empty page is no answer: it must not mark the invitation answered.
-        raise InvalidAnswer("please answer at least one question")
+        raise InvalidAnswer(gettext("Please answer at least one question."))
 
     stored = {question_id: link.value_of(questions[question_id]) for question_id in questions}
     after = {**stored, **cleaned}

@@ -175,6 +175,19 @@ def test_a_survey_without_a_score_question_opens_on_its_questions(client):
     assert answers(invitation) == {"Which city?": "Shiraz"}
 
 
+def test_an_empty_page_is_no_answer(client):
+    invitation, path = sent_invitation(survey=SurveyFactory(questions=False))
+    Question.objects.create(survey=invitation.survey, kind=Question.Kind.COMMENT, text="Anything to add?")
+
+    page = client.post(f"{path}more/", {"lang": "fa"})
+
+    assert page.status_code == 422
+    assert "لطفاً دست‌کم به یک پرسش پاسخ دهید." in page.content.decode()
+    assert not Response.objects.exists()
+    invitation.refresh_from_db()
+    assert invitation.status == "sent"
+
+
 # --- Partial answers, resuming, changing -------------------------------------------------
 
 
