@@ -75,7 +75,8 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
             assert isinstance(score, int)
             finish = not link.later_questions(score)
             try:
-                answering.save_answers(link, {lead.pk: score}, language=language, finish=finish)
+                with translation.override(language):  # messages of a refused answer in the customer's language
+                    answering.save_answers(link, {lead.pk: score}, language=language, finish=finish)
             except answering.InvalidAnswer as error:
                 form.add_error(None, str(error))
             else:
@@ -114,7 +115,8 @@ def answer_more(request: HttpRequest, token: str) -> HttpResponse:
         form = QuestionsForm(questions, language=language, data=request.POST, required=not autosave)
         if form.is_valid():
             try:
-                answering.save_answers(link, form.values(), language=language, finish=not autosave)
+                with translation.override(language):
+                    answering.save_answers(link, form.values(), language=language, finish=not autosave)
             except answering.InvalidAnswer as error:
                 form.add_error(None, str(error))
             else:
