@@ -3,6 +3,7 @@ from datetime import datetime
 
 from django.db.models import Count, Q
 
+from feedback.flagging import flag_response
 from feedback.models import Answer, FollowUp, Response
 from sentiment.domain import score_answer
 from surveys.models import Question, Shop
@@ -15,28 +16,6 @@ def analyse_response(response: Response) -> FollowUp | None:
     for answer in response.answers.exclude(text=""):
         score_answer(answer)
     return flag_response(response)
-
-
-def flag_reasons(response: Response) -> list[str]:
-    reasons = []
-    nps = response.answers.filter(question__kind=Question.Kind.NPS).values_list("score", flat=True).first()
-    if nps is not None and nps <= 6:
-        reasons.append(FollowUp.Reason.DETRACTOR.value)
-    return reasons
-
-
-def flag_response(response: Response) -> FollowUp | None:
-    """Put the response on the work list if a rule fires: one FollowUp, every reason on it."""
-    reasons = flag_reasons(response)
-    if not reasons:
-        return None
-    follow_up, created = FollowUp.objects.get_or_create(
-        response=response, defaults={"shop_id": response.shop_id, "reasons": reasons}
-    )
-    if not created and set(reasons) - set(follow_up.reasons):
-        follow_up.reasons = sorted(set(follow_up.reasons) | set(reasons))
-        follow_up.save(update_fields=["reasons", "updated_at"])
-    return follow_up
 
 
 # --- Tallies -----------------------------------------------------------------------

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -51,7 +52,7 @@ class Answer(models.Model):
 
 
 class FollowUp(models.Model):
-    """A flagged response on the support team's work list."""
+    """A flagged response on the support team's work list: a case."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -62,19 +63,180 @@ class FollowUp(models.Model):
 
     class Reason(models.TextChoices):
         DETRACTOR = "detractor", "Detractor (NPS 0–6)"
+        LOW_CSAT = "low_csat", "Low satisfaction (CSAT 1–2)"
+        NEGATIVE_COMMENT = "negative_comment", "Negative comment"
+        # The score says fine, the words say otherwise: the customers who leave silently.
+        SILENT_DETRACTOR = "silent_detractor", "Good score, unhappy comment"
+        KEYWORD = "keyword", "Mentions a warning word"
+        REPEAT_LOW = "repeat_low", "Second low score"
+
+    class Priority(models.IntegerChoices):
+        URGENT = 1, "Urgent"
+        HIGH = 2, "High"
+        NORMAL = 3, "Normal"
+        LOW = 4, "Low"
+
+    class Resolution(models.TextChoices):
+        FIXED = "fixed", "Problem solved"
+        EXPLAINED = "explained", "Explained, nothing to fix"
+        GOODWILL = "goodwill", "Goodwill given"
+        NO_ACTION = "no_action", "No action needed"
+        UNREACHABLE = "unreachable", "Could not reach the customer"
+
+    class Goodwill(models.TextChoices):
+        NONE = "", "None"
+        COUPON = "coupon", "Coupon"
+        REFUND = "refund", "Refund"
+        REPLACEMENT = "replacement", "Replacement"
 
     response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="follow_up")
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="follow_ups")
     reasons = models.JSONField(default=list, help_text="Every flagging rule that fired, by code.")
+    # The warning words found in the comments, for the agent to see at a glance.
+    keywords = models.JSONField(default=list, blank=True)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    # When the first contact is due (the SLA of the priority, in the shop's business hours).
+    due_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
+    # What the customer was worth to the shop when flagged: loyal customers come first.
+    customer_orders = models.PositiveIntegerField(default=0)
+    customer_spend = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    first_contact_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=12, choices=Resolution.choices, blank=True)
+    goodwill = models.CharField(max_length=12, choices=Goodwill.choices, blank=True, default=Goodwill.NONE)
+    goodwill_note = models.CharField(max_length=300, blank=True, help_text="E.g. the coupon code or refund amount.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["shop", "status"], name="followup_shop_status_idx")]
+        indexes = [
+            models.Index(fields=["shop", "status"], name="followup_shop_status_idx"),
+            # The work list: open cases of a shop, most urgent and most overdue first.
+            models.Index(fields=["shop", "priority", "due_at"], name="followup_queue_idx"),
+        ]
 
     def __str__(self) -> str:
-        return f"follow-up {self.pk} ({self.status})"
+        return f"case {self.pk} ({self.get_priority_display()}, {self.get_status_display()})"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in (self.Status.RESOLVED, self.Status.NO_CONTACT)
+
+
+class FlagRules(models.Model):
+    """A shop's flagging rules, SLA and business hours; a shop without a row gets the defaults."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="flag_rules")
+    nps_at_most = models.SmallIntegerField(
+        null=True, blank=True, default=6, help_text="Flag NPS scores up to this (empty: never)."
+    )
+    csat_at_most = models.SmallIntegerField(
+        null=True, blank=True, default=2, help_text="Flag CSAT scores up to this (empty: never)."
+    )
+    comment_polarity_at_most = models.FloatField(
+        null=True,
+        blank=True,
+        default=-0.3,
+        help_text="Flag a comment whose sentiment is this negative or more (-1..0; empty: never).",
+    )
+    keywords = models.TextField(
+        blank=True,
+        default=(
+            "refund\ncancel\nbroken\ndamaged\nnever again\nscam\nlawyer\nchargeback\n"
+            "مرجوع\nخراب\nپس بدهم\nکلاهبرداری\nشکایت\nآسیب دیده\nدیگر خرید نمی کنم"
+        ),
+        help_text="Warning words or phrases, one per line, in any language.",
+    )
+    repeat_low_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=180, help_text="Flag a second low score within this many days."
+    )
+    loyal_orders = models.PositiveSmallIntegerField(
+        default=3, help_text="A customer with this many orders counts as loyal (higher priority)."
+    )
+    loyal_spend = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="…or with this lifetime spend."
+    )
+    urgent_hours = models.PositiveSmallIntegerField(default=4, help_text="Business hours to first contact.")
+    high_hours = models.PositiveSmallIntegerField(default=8)
+    normal_hours = models.PositiveSmallIntegerField(default=24)
+    low_hours = models.PositiveSmallIntegerField(default=72)
+    business_from_hour = models.PositiveSmallIntegerField(default=9, validators=[MaxValueValidator(23)])
+    business_until_hour = models.PositiveSmallIntegerField(
+        default=17, validators=[MinValueValidator(1), MaxValueValidator(24)]
+    )
+    working_days = models.CharField(
+        max_length=20,
+        default="1,2,3,4,5",
+        validators=[RegexValidator(r"^[1-7](,[1-7])*$", "ISO weekdays 1 (Monday) to 7 (Sunday), comma-separated")],
+        help_text="ISO weekdays, 1 = Monday … 7 = Sunday; Saturday to Wednesday is 6,7,1,2,3.",
+    )
+
+    class Meta:
+        verbose_name_plural = "flag rules"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(business_from_hour__lt=models.F("business_until_hour")), name="flagrules_hours_in_order"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"flag rules of {self.shop}"
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return [line.strip() for line in self.keywords.splitlines() if line.strip()]
+
+    @property
+    def weekdays(self) -> set[int]:
+        return {int(day) for day in self.working_days.split(",") if day.strip()}
+
+    def sla_hours(self, priority: int) -> int:
+        hours: dict[int, int] = {
+            FollowUp.Priority.URGENT: self.urgent_hours,
+            FollowUp.Priority.HIGH: self.high_hours,
+            FollowUp.Priority.NORMAL: self.normal_hours,
+        }
+        return hours.get(priority, self.low_hours)
+
+
+class CaseNote(models.Model):
+    """An internal note, a reply sent to the customer, or the customer's answer to it."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", "Internal note"
+        REPLY = "reply", "Reply to the customer"
+        CUSTOMER = "customer", "From the customer"
+
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.NOTE)
+    text = models.TextField(max_length=10000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on case {self.follow_up_id}"
+
+
+class CaseEvent(models.Model):
+    """The audit trail: who changed what on a case, and when. Never edited."""
+
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="events")
+    # Empty for Bazgasht itself (flagging, a customer's reply).
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=20)
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["follow_up", "at"], name="caseevent_case_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} on case {self.follow_up_id} at {self.at:%Y-%m-%d %H:%M}"
