@@ -1,54 +1,246 @@
-"""The only module that imports a sentiment library.
+"""Sentiment of a customer comment, offline: the only module that imports TextBlob and VADER.
 
-Plain functions of text: no models, no database, so they are easy to measure.
+Plain functions of text: no models, no database, so they are easy to measure
+(`manage.py sentiment_eval`, `bench/sentiment.py`). Nothing is sent anywhere and nothing is
+downloaded: TextBlob's pattern lexicon and VADER's lexicon ship inside their packages, the
+project's own lexicons in `sentiment/lexicons/`.
+
+Each language's analyzer turns what it finds into log-odds z that the comment is positive
+and reports polarity = tanh(z / 2) = 2·P(positive) − 1. A comment with nothing to go on is
+`no_signal` at polarity 0, not neutral: in customer feedback such comments are mostly
+plain-fact complaints, so the binary convention counts them as negative.
+
+English (`ENGLISH_VERSION`): z = bias + the weights in `ENGLISH_WEIGHTS` times
+  textblob   TextBlob's pattern polarity (-1..1)
+  vader      VADER's compound score (-1..1)
+  vader_neg  VADER's share of negative words (0..1): in a review a complaint outweighs praise
+  customer   the project's customer lexicon (`sentiment.english`: faults, returns, delivery,
+             "I wish", "save your money", with negation, intensifiers and "but"), its balance
+             s = positive − negative squashed as s/√(s²+4)
+  negation   negators that reach no sentiment word ("it doesn't turn on"), up to 3
+  question   question marks, up to 2
+
+Persian (`PERSIAN_VERSION`): `sentiment.persian` reads the comment (normalisation, negated
+verbs, emphasis, contrast, the project's lexicon and emoji); z = bias + the weights in
+`PERSIAN_WEIGHTS` times the squashed positive and negative sums, the negated verbs with
+nothing to turn round (up to 3) and question marks (up to 2).
+
+How the weights were fitted: logistic regression (scikit-learn, L2, C=1) on the comments
+in which the analyzer found something, both development sets of the language together,
+each set weighing the same however many rows it has; coefficients rounded to two
+decimals. English: VADER's Amazon snippets (|mean| ≥ 0.2, 3,321) and UCI Amazon cells
+(1,000); Persian: SnappFood (6,300) and SentiPers without its neutral class (3,152).
+`manage.py sentiment_eval FILE --fit-on FILES` refits and prints them, and fitted on one
+set and measured on the other they do about as well (macro-F1, shipped → cross-set):
+VADER snippets 0.772 → 0.768, UCI 0.910 → 0.902, SnappFood 0.804 → 0.788,
+SentiPers 0.751 → 0.748.
+
+Mixed comments (a Persian comment naming an English product, say) are read by both
+analyzers and their z averaged by how many words each script has.
 """
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from textblob import TextBlob
+from textblob.en import sentiment as pattern_sentiment
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-ANALYZER_VERSION = "textblob-0.1"
+from sentiment import english, persian
 
-# Persian and Arabic letters; a comment with more of these than Latin letters is Persian.
-_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
-_LATIN = re.compile(r"[A-Za-z]")
+ENGLISH_VERSION = "en-textblob-vader-1"
+PERSIAN_VERSION = "fa-lexicon-1"
+TEXTBLOB_VERSION = "textblob-0.20"
+VADER_VERSION = "vader-3.3"
 
-# Polarity closer to zero than this reads as neutral.
-NEUTRAL_BAND = 0.1
+# Persian and Arabic letters, and Latin ones, in runs: words, near enough.
+_ARABIC_SCRIPT_WORD = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]+")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+# |polarity| below this reads as neutral: P(positive) between 0.4 and 0.6.
+NEUTRAL_BAND = 0.2
+
+ENGLISH_WEIGHTS = {
+    "bias": -0.23,
+    "textblob": 1.98,
+    "vader": 3.10,
+    "vader_neg": -2.31,
+    "customer": 3.82,
+    "negation": -0.87,
+    "question": -0.97,
+}
+PERSIAN_WEIGHTS = {
+    "bias": 0.57,
+    "positive": 3.57,
+    "negative": -3.15,
+    "negation": -0.81,
+    "question": -0.51,
+}
+
+_VADER = SentimentIntensityAnalyzer()
+_VADER_WORDS = frozenset(_VADER.lexicon)
 
 
 @dataclass(frozen=True)
 class Sentiment:
-    polarity: float
+    polarity: float  # -1..1; 2·P(positive) − 1 for the calibrated analyzers
     label: str  # negative / neutral / positive / no_signal
-    confidence: float
-    language: str
-    analyzer: str = ANALYZER_VERSION
+    confidence: float  # 0..1
+    language: str  # fa, en or und (no letters)
+    analyzer: str = ENGLISH_VERSION
 
 
 def detect_language(text: str) -> str:
-    arabic = len(_ARABIC_SCRIPT.findall(text))
-    latin = len(_LATIN.findall(text))
-    if arabic == 0 and latin == 0:
+    """fa or en by which script has more words; und when there are no letters at all."""
+    persian_words, latin_words = _word_counts(text)
+    if persian_words == 0 and latin_words == 0:
         return "und"
-    return "fa" if arabic > latin else "en"
+    return "fa" if persian_words >= latin_words else "en"
+
+
+def _word_counts(text: str) -> tuple[int, int]:
+    return len(_ARABIC_SCRIPT_WORD.findall(text)), len(_LATIN_WORD.findall(text))
 
 
 def analyze(text: str) -> Sentiment:
+    """The shipped analysis: the comment's language's analyzer, both for a mixed comment."""
+    persian_words, latin_words = _word_counts(text)
+    if not persian_words and not latin_words:
+        # Emoji or emoticons alone still say something; the Persian reader knows them.
+        return from_log_odds(*persian_evidence(text), language="und", analyzer=PERSIAN_VERSION)
+    words = {"fa": persian_words, "en": latin_words}
+    language = "fa" if persian_words >= latin_words else "en"
+    readings = []  # (words, z, found, version), the comment's own language first
+    for script in sorted(words, key=lambda script: script != language):
+        if words[script]:
+            evidence, version = LANGUAGE_ANALYZERS[script]
+            readings.append((words[script], *evidence(text), version))
+    found = [reading for reading in readings if reading[2]]
+    if not found:
+        return from_log_odds(0.0, False, language=language, analyzer=readings[0][3])
+    z = sum(count * z for count, z, _, _ in found) / sum(count for count, _, _, _ in found)
+    return from_log_odds(z, True, language=language, analyzer="+".join(version for *_, version in found))
+
+
+def analyze_english(text: str) -> Sentiment:
+    return from_log_odds(*english_evidence(text), language=detect_language(text), analyzer=ENGLISH_VERSION)
+
+
+def analyze_persian(text: str) -> Sentiment:
+    return from_log_odds(*persian_evidence(text), language=detect_language(text), analyzer=PERSIAN_VERSION)
+
+
+def analyze_textblob(text: str) -> Sentiment:
+    """TextBlob's pattern polarity alone, uncalibrated: a baseline to measure against."""
+    polarity, subjectivity = _textblob(text)
+    return _raw(polarity, bool(polarity or subjectivity), text, TEXTBLOB_VERSION)
+
+
+def analyze_vader(text: str) -> Sentiment:
+    """VADER's compound score alone, uncalibrated: a baseline to measure against."""
+    scores = _VADER.polarity_scores(text)
+    return _raw(scores["compound"], scores["neu"] < 1.0, text, VADER_VERSION)
+
+
+# --- evidence: features and log-odds ------------------------------------------------------
+
+
+def english_features(text: str) -> tuple[dict[str, float], bool]:
+    """The English combination's inputs, and whether any of them found something."""
+    polarity, subjectivity = _textblob(text)
+    vader = _VADER.polarity_scores(text)
+    cues = english.read_cues(text, sentiment_words=_VADER_WORDS)
+    balance = cues.positive - cues.negative
+    found = bool(
+        polarity or subjectivity or vader["neu"] < 1.0 or cues.matches or cues.bare_negations
+        or cues.questions
+    )  # fmt: skip
+    features = {
+        "textblob": polarity,
+        "vader": vader["compound"],
+        "vader_neg": vader["neg"],
+        "customer": _squash(balance),
+        "negation": min(cues.bare_negations, 3),
+        "question": min(cues.questions, 2),
+    }
+    return features, found
+
+
+def persian_features(text: str) -> tuple[dict[str, float], bool]:
+    """The Persian analyzer's inputs, and whether any of them found something."""
+    cues = persian.read_cues(text)
+    features = {
+        "positive": _squash(cues.positive),
+        "negative": _squash(cues.negative),
+        "negation": min(cues.bare_negations, 3),
+        "question": min(cues.questions, 2),
+    }
+    return features, not cues.silent or cues.questions > 0
+
+
+def english_evidence(text: str) -> tuple[float, bool]:
+    features, found = english_features(text)
+    return log_odds(features, ENGLISH_WEIGHTS), found
+
+
+def persian_evidence(text: str) -> tuple[float, bool]:
+    features, found = persian_features(text)
+    return log_odds(features, PERSIAN_WEIGHTS), found
+
+
+def _textblob(text: str) -> tuple[float, float]:
+    """TextBlob's default (pattern) polarity and subjectivity: `TextBlob(text).sentiment`
+    without the named tuple class TextBlob builds on every call, a sixth of the time."""
+    polarity, subjectivity = pattern_sentiment(text)
+    return float(polarity), float(subjectivity)
+
+
+# One analyzer per language behind one interface: text -> (log-odds, whether it found anything).
+LANGUAGE_ANALYZERS: dict[str, tuple[Callable[[str], tuple[float, bool]], str]] = {
+    "fa": (persian_evidence, PERSIAN_VERSION),
+    "en": (english_evidence, ENGLISH_VERSION),
+}
+
+
+def log_odds(features: dict[str, float], weights: dict[str, float]) -> float:
+    """z for a feature row and weights such as ENGLISH_WEIGHTS."""
+    return weights["bias"] + sum(weights[name] * value for name, value in features.items())
+
+
+def _squash(total: float) -> float:
+    """A sum of valences onto -1..1, as VADER does with its compound score."""
+    return total / math.sqrt(total * total + 4)
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+def from_log_odds(z: float, found: bool, *, language: str, analyzer: str) -> Sentiment:
+    """The result for log-odds z; with nothing found it is no_signal at polarity 0, which
+    the binary convention counts as negative."""
+    if not found:
+        return Sentiment(polarity=0.0, label="no_signal", confidence=0.0, language=language, analyzer=analyzer)
+    polarity = round(math.tanh(z / 2), 4)
+    return Sentiment(
+        polarity=polarity, label=label_for(polarity), confidence=round(abs(polarity), 3), language=language,
+        analyzer=analyzer,
+    )  # fmt: skip
+
+
+def _raw(polarity: float, found: bool, text: str, analyzer: str) -> Sentiment:
     language = detect_language(text)
-    if language != "en":
-        # TextBlob knows English words only: anything else would be a confident-looking 0.
-        return Sentiment(polarity=0.0, label="no_signal", confidence=0.0, language=language)
-    blob_sentiment = TextBlob(text).sentiment
-    polarity = float(blob_sentiment.polarity)
-    if polarity == 0.0 and blob_sentiment.subjectivity == 0.0:
-        # No sentiment word at all, which is not the same as a balanced comment.
-        return Sentiment(polarity=0.0, label="no_signal", confidence=0.0, language=language)
+    if not found:
+        return Sentiment(polarity=0.0, label="no_signal", confidence=0.0, language=language, analyzer=analyzer)
+    return Sentiment(
+        polarity=polarity, label=label_for(polarity), confidence=round(min(1.0, abs(polarity)), 3), language=language,
+        analyzer=analyzer,
+    )  # fmt: skip
+
+
+def label_for(polarity: float) -> str:
+    if polarity >= NEUTRAL_BAND:
+        return "positive"
     if polarity <= -NEUTRAL_BAND:
-        label = "negative"
-    elif polarity >= NEUTRAL_BAND:
-        label = "positive"
-    else:
-        label = "neutral"
-    return Sentiment(polarity=polarity, label=label, confidence=round(min(1.0, abs(polarity)), 3), language=language)
+        return "negative"
+    return "neutral"
