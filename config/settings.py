@@ -219,6 +219,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.start_due_monthly_reports",
         "schedule": 15 * 60.0,
     },
+    # Each shop's own sentiment model, retrained when enough new scored comments came in.
+    "retrain-sentiment-models": {
+        "task": "sentiment.tasks.retrain_shop_models",
+        "schedule": 6 * 3600.0,
+    },
 }
 
 # --- Security ----------------------------------------------------------------------
