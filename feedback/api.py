@@ -1,12 +1,18 @@
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from feedback.domain import nps_tally
-from feedback.schemas import NpsOut, PeriodQuery
+from feedback import metrics
+from feedback.metrics import CesTally, CsatTally, NpsTally, ResponseRate, Row
+from feedback.schemas import CesRowOut, CsatRowOut, NpsOut, NpsRowOut, PeriodQuery, ResponseRateRowOut, TrendQuery
+from surveys.models import Shop
 
 router = Router(tags=["metrics"])
+
+# Without `since`, a trend shows this many periods up to `until`.
+DEFAULT_PERIODS = 12
 
 
 @router.get("/metrics/nps", response=NpsOut)
@@ -16,7 +22,7 @@ def get_nps(request: HttpRequest, period: Query[PeriodQuery]) -> dict[str, objec
     shop = request.auth  # type: ignore[attr-defined]
     until = period.until or datetime.now(shop.tz).date()
     since = period.since or until - timedelta(days=29)
-    tally = nps_tally(
+    tally = metrics.nps_tally(
         shop,
         since=datetime.combine(since, time.min, tzinfo=shop.tz),
         until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=shop.tz),
@@ -31,3 +37,37 @@ def get_nps(request: HttpRequest, period: Query[PeriodQuery]) -> dict[str, objec
         "passives": tally.passives,
         "detractors": tally.detractors,
     }
+
+
+@router.get("/metrics/nps/trend", response=list[NpsRowOut])
+def get_nps_trend(request: HttpRequest, query: Query[TrendQuery]) -> list[Row[NpsTally]]:
+    """NPS per period, optionally cut `by` a group, each with its margin of error and whether it
+    changed significantly since the period before. The denominator is `responses`: answered NPS
+    questions, placed in the period their response was submitted in."""
+    return metrics.nps_trend(request.auth, **_trend_options(request.auth, query))  # type: ignore[attr-defined]
+
+
+@router.get("/metrics/csat/trend", response=list[CsatRowOut])
+def get_csat_trend(request: HttpRequest, query: Query[TrendQuery]) -> list[Row[CsatTally]]:
+    """CSAT per period: the percentage of 4s and 5s over answered CSAT questions."""
+    return metrics.csat_trend(request.auth, **_trend_options(request.auth, query))  # type: ignore[attr-defined]
+
+
+@router.get("/metrics/ces/trend", response=list[CesRowOut])
+def get_ces_trend(request: HttpRequest, query: Query[TrendQuery]) -> list[Row[CesTally]]:
+    """CES per period: the mean of 1–7 over answered CES questions."""
+    return metrics.ces_trend(request.auth, **_trend_options(request.auth, query))  # type: ignore[attr-defined]
+
+
+@router.get("/metrics/response-rate/trend", response=list[ResponseRateRowOut])
+def get_response_rate_trend(request: HttpRequest, query: Query[TrendQuery]) -> list[Row[ResponseRate]]:
+    """Invitations sent in each period, and how many of them have been opened and answered.
+    A recent period's rates still grow while its links are open."""
+    return metrics.response_rate_trend(request.auth, **_trend_options(request.auth, query))  # type: ignore[attr-defined]
+
+
+def _trend_options(shop: Shop, query: TrendQuery) -> dict[str, Any]:
+    today = datetime.now(shop.tz).date()
+    until: date = query.until or max(today, query.since or today)
+    since = query.since or metrics.periods_back(until, DEFAULT_PERIODS, period=query.period, calendar=query.calendar)
+    return {"since": since, "until": until, "period": query.period, "calendar": query.calendar, "by": query.by}

@@ -36,12 +36,25 @@ class Answer(models.Model):
     text = models.TextField(blank=True, max_length=5000)
     # The chosen option values of a single or multiple choice question.
     choices = models.JSONField(default=list, blank=True)
+    # The response's submitted_at, copied so trends read one index instead of joining a
+    # million responses. The database keeps the copy (a trigger, see migration 0004), so
+    # every way of saving an answer fills it; nothing else should write it.
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["response", "question"], name="answer_unique_question_per_response"),
             models.CheckConstraint(
                 condition=Q(score__isnull=True) | Q(score__gte=0, score__lte=10), name="answer_score_0_to_10"
+            ),
+        ]
+        indexes = [
+            # Trends: a question's scores in a time range, read from the index alone.
+            models.Index(
+                fields=["question", "submitted_at"],
+                include=["score"],
+                condition=Q(score__isnull=False),
+                name="answer_scored_time_idx",
             ),
         ]
 
@@ -173,6 +186,19 @@ class FlagRules(models.Model):
         default="1,2,3,4,5",
         validators=[RegexValidator(r"^[1-7](,[1-7])*$", "ISO weekdays 1 (Monday) to 7 (Sunday), comma-separated")],
         help_text="ISO weekdays, 1 = Monday … 7 = Sunday; Saturday to Wednesday is 6,7,1,2,3.",
+    )
+
+    # Alerts for the most urgent cases: an email to the case's owner (or this address) and a
+    # signed POST to a webhook (a Slack incoming-webhook URL works as is).
+    alert_at_priority = models.PositiveSmallIntegerField(
+        choices=FollowUp.Priority.choices,
+        default=FollowUp.Priority.URGENT,
+        help_text="Alert for cases of this priority or more urgent.",
+    )
+    alert_email = models.EmailField(blank=True, help_text="On-call address for cases nobody owns yet.")
+    alert_webhook_url = models.URLField(blank=True, max_length=500)
+    alert_webhook_secret = models.CharField(
+        max_length=200, blank=True, help_text="Signs each webhook (X-Bazgasht-Signature: sha256=HMAC of the body)."
     )
 
     class Meta:

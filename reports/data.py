@@ -4,7 +4,7 @@ from datetime import date, datetime, time
 
 from django.db.models import Prefetch
 
-from feedback.domain import nps_tally
+from feedback.metrics import nps_tally
 from feedback.models import Answer, FollowUp
 from surveys.models import Invitation, Question, Shop
 

@@ -428,6 +428,11 @@ class Invitation(models.Model):
             ),
             # The throttle: when was this customer last sent a survey?
             models.Index(fields=["customer", "sent_at"], name="invitation_customer_sent_idx"),
+            # Response rates and reports: a shop's invitations sent in a period, without
+            # reading every shop's.
+            models.Index(
+                fields=["shop", "sent_at"], condition=Q(sent_at__isnull=False), name="invitation_shop_sent_idx"
+            ),
         ]
 
     def __str__(self) -> str:

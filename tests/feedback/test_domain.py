@@ -3,8 +3,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feedback.domain import NpsTally, analyse_response, flag_response, nps_tally
+from feedback.domain import analyse_response
+from feedback.flagging import flag_response
+from feedback.metrics import NpsTally, nps_tally
 from feedback.models import FollowUp
+from sentiment import engine
 from sentiment.models import SentimentScore
 from tests.factories import ResponseFactory, ShopFactory, SurveyFactory
 
@@ -72,7 +75,7 @@ def test_analysing_twice_keeps_one_follow_up_and_one_score():
 
     assert FollowUp.objects.count() == 1
     score = SentimentScore.objects.get()
-    assert (score.label, score.language, score.analyzer) == ("negative", "en", "textblob-0.1")
+    assert (score.label, score.language, score.analyzer) == ("negative", "en", engine.ENGLISH_VERSION)
     assert score.polarity < 0
 
 

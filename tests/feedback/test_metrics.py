@@ -1,0 +1,478 @@
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feedback.metrics import (
+    Calendar,
+    CesTally,
+    CsatTally,
+    Cut,
+    NpsTally,
+    Period,
+    ResponseRate,
+    TooManyPeriods,
+    ces_trend,
+    csat_trend,
+    nps_change_z,
+    nps_changed_significantly,
+    nps_trend,
+    period_spans,
+    periods_back,
+    response_rate_trend,
+)
+from feedback.models import Answer
+from surveys.models import OrderLine, Question
+from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, ResponseFactory, SurveyFactory
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+
+
+def tehran(*args: int) -> datetime:
+    return datetime(*args, tzinfo=TEHRAN)
+
+
+def table(rows) -> list[tuple]:
+    """(period label, group, tally) per row: what a chart would draw."""
+    return [(row.period_label, row.group, row.tally) for row in rows]
+
+
+# --- NPS maths -----------------------------------------------------------------------------
+
+
+def test_nps_change_of_24_points_on_100_answers_each_is_significant():
+    current = NpsTally(promoters=50, passives=30, detractors=20)  # NPS 30
+    previous = NpsTally(promoters=33, passives=40, detractors=27)  # NPS 6
+
+    # Adjusted Wald, n = 103 each. Current: p = 50.75/103, d = 20.75/103, NPS .29126,
+    # variance (p + d) − (p − d)² = .60934, se = √(.60934/103) = .07692. Previous: NPS .05825,
+    # variance .59370, se .07592. z = .23301 / √(.07692² + .07592²) = 2.156.
+    assert nps_change_z(current, previous) == pytest.approx(2.156, abs=0.001)
+    assert nps_changed_significantly(current, previous) is True
+    assert nps_changed_significantly(previous, current) is True  # a fall as much as a rise
+
+
+def test_nps_change_of_20_points_on_100_answers_each_is_within_chance():
+    current = NpsTally(promoters=50, passives=30, detractors=20)  # NPS 30
+    previous = NpsTally(promoters=35, passives=40, detractors=25)  # NPS 10
+
+    assert nps_change_z(current, previous) == pytest.approx(1.801, abs=0.001)
+    assert nps_changed_significantly(current, previous) is False
+
+
+def test_nps_change_needs_answers_in_both_periods():
+    some = NpsTally(promoters=50, passives=30, detractors=20)
+    none = NpsTally(promoters=0, passives=0, detractors=0)
+
+    assert nps_change_z(some, none) is None
+    assert nps_changed_significantly(none, some) is None
+
+
+def test_same_nps_from_few_answers_is_not_a_change():
+    assert nps_change_z(NpsTally(50, 30, 20), NpsTally(5, 3, 2)) == pytest.approx(0.265, abs=0.001)
+    assert nps_changed_significantly(NpsTally(50, 30, 20), NpsTally(5, 3, 2)) is False
+
+
+def test_csat_ces_and_response_rate_worked_examples():
+    assert CsatTally(satisfied=3, responses=4).score == 75.0
+    assert CesTally(per_score=(0, 0, 1, 0, 2, 0, 1)).score == 5.0  # (3 + 5 + 5 + 7) / 4
+    assert ResponseRate(sent=8, opened=4, answered=2).answer_rate == 25.0
+    assert ResponseRate(sent=8, opened=4, answered=2).open_rate == 50.0
+    assert (CsatTally(0, 0).score, CesTally((0,) * 7).score, ResponseRate(0, 0, 0).answer_rate) == (None, None, None)
+
+
+# --- Periods -------------------------------------------------------------------------------
+
+
+def test_jalali_months_start_on_the_first_of_the_persian_month_in_the_shops_zone():
+    spans = period_spans(
+        date(2026, 11, 1), date(2026, 12, 31), period=Period.MONTH, calendar=Calendar.JALALI, tz=TEHRAN
+    )
+
+    assert [(span.label, span.start, span.last_day) for span in spans] == [
+        ("1405-08", tehran(2026, 10, 23), date(2026, 11, 21)),  # Aban has 30 days
+        ("1405-09", tehran(2026, 11, 22), date(2026, 12, 21)),
+        ("1405-10", tehran(2026, 12, 22), date(2027, 1, 20)),
+    ]
+
+
+def test_jalali_months_roll_over_the_persian_new_year():
+    spans = period_spans(date(2026, 3, 1), date(2026, 3, 25), period=Period.MONTH, calendar=Calendar.JALALI, tz=TEHRAN)
+
+    assert [(span.label, span.first_day) for span in spans] == [
+        ("1404-12", date(2026, 2, 20)),
+        ("1405-01", date(2026, 3, 21)),
+    ]
+
+
+def test_weeks_start_on_monday_gregorian_and_saturday_jalali():
+    wednesday = date(2026, 11, 4)
+
+    gregorian = period_spans(wednesday, wednesday, period=Period.WEEK, calendar=Calendar.GREGORIAN, tz=TEHRAN)
+    jalali = period_spans(wednesday, wednesday, period=Period.WEEK, calendar=Calendar.JALALI, tz=TEHRAN)
+
+    assert [(span.label, span.first_day, span.last_day) for span in gregorian] == [
+        ("2026-11-02", date(2026, 11, 2), date(2026, 11, 8))
+    ]
+    assert [(span.label, span.first_day, span.last_day) for span in jalali] == [
+        ("1405-08-09", date(2026, 10, 31), date(2026, 11, 6))
+    ]
+
+
+def test_periods_back_counts_whole_periods():
+    assert periods_back(date(2026, 11, 15), 12, period=Period.MONTH, calendar=Calendar.GREGORIAN) == date(2025, 12, 1)
+    assert periods_back(date(2026, 11, 15), 2, period=Period.MONTH, calendar=Calendar.JALALI) == date(2026, 9, 23)
+    assert periods_back(date(2026, 11, 15), 1, period=Period.DAY, calendar=Calendar.GREGORIAN) == date(2026, 11, 15)
+
+
+def test_a_range_of_too_many_periods_is_refused():
+    with pytest.raises(TooManyPeriods, match="more than 400 days"):
+        period_spans(date(2020, 1, 1), date(2026, 1, 1), period=Period.DAY, calendar=Calendar.GREGORIAN, tz=TEHRAN)
+
+
+# --- Trends in the database -----------------------------------------------------------------
+
+
+@pytest.fixture
+def tehran_survey(db):
+    return SurveyFactory(shop__timezone="Asia/Tehran")
+
+
+def test_jalali_month_ends_at_midnight_tehran_time(tehran_survey):
+    # 30 Aban 1405 is 21 November 2026.
+    ResponseFactory(invitation__survey=tehran_survey, submitted_at=tehran(2026, 11, 21, 23, 59), score=10)
+    ResponseFactory(invitation__survey=tehran_survey, submitted_at=tehran(2026, 11, 22, 0, 0), score=0)
+
+    rows = nps_trend(tehran_survey.shop, since=date(2026, 11, 1), until=date(2026, 11, 30), calendar=Calendar.JALALI)
+
+    assert table(rows) == [("1405-08", None, NpsTally(1, 0, 0)), ("1405-09", None, NpsTally(0, 0, 1))]
+    assert (rows[1].period_start, rows[1].period_end) == (date(2026, 11, 22), date(2026, 12, 21))
+
+
+def test_gregorian_month_ends_at_midnight_in_the_shops_zone_not_utc(db):
+    tehran_shop = SurveyFactory(shop__timezone="Asia/Tehran")
+    utc_shop = SurveyFactory(shop__timezone="UTC")
+    before_tehran_midnight = datetime(2026, 10, 31, 20, 29, tzinfo=UTC)  # 23:59 in Tehran
+    after_tehran_midnight = datetime(2026, 10, 31, 21, 0, tzinfo=UTC)  # 1 November, 00:30 in Tehran
+    for survey in (tehran_shop, utc_shop):
+        ResponseFactory(invitation__survey=survey, submitted_at=before_tehran_midnight, score=10)
+        ResponseFactory(invitation__survey=survey, submitted_at=after_tehran_midnight, score=0)
+
+    def by_month(survey):
+        return table(nps_trend(survey.shop, since=date(2026, 10, 1), until=date(2026, 11, 30)))
+
+    assert by_month(tehran_shop) == [("2026-10", None, NpsTally(1, 0, 0)), ("2026-11", None, NpsTally(0, 0, 1))]
+    assert by_month(utc_shop) == [("2026-10", None, NpsTally(1, 0, 1)), ("2026-11", None, NpsTally(0, 0, 0))]
+
+
+@pytest.mark.parametrize(
+    ("calendar", "labels"),
+    [(Calendar.GREGORIAN, ["2026-11-02", "2026-11-09"]), (Calendar.JALALI, ["1405-08-09", "1405-08-16"])],
+)
+def test_weekly_trend_places_a_friday_and_the_weekend_by_the_calendars_week(tehran_survey, calendar, labels):
+    ResponseFactory(invitation__survey=tehran_survey, submitted_at=tehran(2026, 11, 6, 12), score=10)  # Friday
+    ResponseFactory(invitation__survey=tehran_survey, submitted_at=tehran(2026, 11, 7, 12), score=0)  # Saturday
+    ResponseFactory(invitation__survey=tehran_survey, submitted_at=tehran(2026, 11, 9, 12), score=8)  # Monday
+
+    rows = nps_trend(
+        tehran_survey.shop, since=date(2026, 11, 6), until=date(2026, 11, 9), period=Period.WEEK, calendar=calendar
+    )
+
+    if calendar == Calendar.GREGORIAN:  # weeks from Monday: Friday and Saturday together
+        tallies = [NpsTally(1, 0, 1), NpsTally(0, 1, 0)]
+    else:  # weeks from Saturday: Saturday and Monday together
+        tallies = [NpsTally(1, 0, 0), NpsTally(0, 1, 1)]
+    assert table(rows) == list(zip(labels, [None, None], tallies, strict=True))
+
+
+def test_daily_trend_labels_days_in_the_chosen_calendar(tehran_survey):
+    ResponseFactory(invitation__survey=tehran_survey, submitted_at=tehran(2026, 11, 22, 0, 1), score=9)
+
+    gregorian = nps_trend(tehran_survey.shop, since=date(2026, 11, 21), until=date(2026, 11, 22), period=Period.DAY)
+    jalali = nps_trend(
+        tehran_survey.shop,
+        since=date(2026, 11, 21),
+        until=date(2026, 11, 22),
+        period=Period.DAY,
+        calendar=Calendar.JALALI,
+    )
+
+    assert table(gregorian) == [("2026-11-21", None, NpsTally(0, 0, 0)), ("2026-11-22", None, NpsTally(1, 0, 0))]
+    assert table(jalali) == [("1405-08-30", None, NpsTally(0, 0, 0)), ("1405-09-01", None, NpsTally(1, 0, 0))]
+
+
+def test_first_row_is_compared_with_the_period_before_the_range(tehran_survey):
+    for score in [10] * 10 + [0] * 10:
+        ResponseFactory(invitation__survey=tehran_survey, submitted_at=tehran(2026, 9, 15), score=score)  # NPS 0
+    for score in [10] * 18 + [0] * 2:
+        ResponseFactory(invitation__survey=tehran_survey, submitted_at=tehran(2026, 10, 15), score=score)  # NPS 80
+    for score in [10] * 16 + [0] * 4:
+        ResponseFactory(invitation__survey=tehran_survey, submitted_at=tehran(2026, 11, 15), score=score)  # NPS 60
+
+    october, november = nps_trend(tehran_survey.shop, since=date(2026, 10, 1), until=date(2026, 11, 30))
+
+    assert (october.period_label, october.previous, october.tally.score) == ("2026-10", NpsTally(10, 0, 10), 80.0)
+    assert nps_change_z(october.tally, october.previous) == pytest.approx(2.83, abs=0.01)
+    assert (november.previous, november.tally.score) == (NpsTally(18, 0, 2), 60.0)
+    assert nps_changed_significantly(november.tally, november.previous) is False
+
+
+def test_trend_counts_only_the_shops_scored_nps_answers(tehran_survey):
+    ResponseFactory(invitation__survey=tehran_survey, submitted_at=tehran(2026, 11, 3), score=9)
+    ResponseFactory(invitation__survey=tehran_survey, submitted_at=tehran(2026, 11, 3), comment="no score")
+    ResponseFactory(submitted_at=tehran(2026, 11, 3), score=0)  # another shop
+
+    rows = nps_trend(tehran_survey.shop, since=date(2026, 11, 1), until=date(2026, 11, 30))
+
+    assert table(rows) == [("2026-11", None, NpsTally(1, 0, 0))]
+
+
+def test_trend_without_answers_has_a_row_per_period_and_no_score(tehran_survey):
+    rows = nps_trend(tehran_survey.shop, since=date(2026, 9, 1), until=date(2026, 11, 30))
+
+    assert [(row.period_label, row.tally.score, row.tally.margin_of_error) for row in rows] == [
+        ("2026-09", None, None),
+        ("2026-10", None, None),
+        ("2026-11", None, None),
+    ]
+
+
+# --- Cuts ----------------------------------------------------------------------------------
+
+NOVEMBER = {"since": date(2026, 11, 1), "until": date(2026, 11, 30)}
+IN_NOVEMBER = tehran(2026, 11, 10)
+
+
+def cut(survey, by: Cut) -> list[tuple]:
+    return [(row.group, row.group_label, row.tally) for row in nps_trend(survey.shop, **NOVEMBER, by=by)]
+
+
+def test_nps_by_channel(tehran_survey):
+    ResponseFactory(invitation__survey=tehran_survey, invitation__channel="sms", submitted_at=IN_NOVEMBER, score=10)
+    ResponseFactory(invitation__survey=tehran_survey, invitation__channel="email", submitted_at=IN_NOVEMBER, score=3)
+
+    assert cut(tehran_survey, Cut.CHANNEL) == [
+        ("email", "Email", NpsTally(0, 0, 1)),
+        ("sms", "SMS", NpsTally(1, 0, 0)),
+    ]
+
+
+def test_nps_by_the_language_answered_in(tehran_survey):
+    ResponseFactory(invitation__survey=tehran_survey, language="fa", submitted_at=IN_NOVEMBER, score=10)
+    ResponseFactory(invitation__survey=tehran_survey, language="fa", submitted_at=IN_NOVEMBER, score=7)
+    ResponseFactory(invitation__survey=tehran_survey, language="en", submitted_at=IN_NOVEMBER, score=3)
+
+    assert cut(tehran_survey, Cut.LANGUAGE) == [
+        ("en", "English", NpsTally(0, 0, 1)),
+        ("fa", "Persian", NpsTally(1, 1, 0)),
+    ]
+
+
+def test_nps_by_survey(tehran_survey):
+    other = SurveyFactory(shop=tehran_survey.shop, name="After delivery")
+    ResponseFactory(invitation__survey=tehran_survey, submitted_at=IN_NOVEMBER, score=10)
+    ResponseFactory(invitation__survey=other, submitted_at=IN_NOVEMBER, score=2)
+
+    assert cut(tehran_survey, Cut.SURVEY) == [
+        (str(other.pk), "After delivery", NpsTally(0, 0, 1)),
+        (str(tehran_survey.pk), "After purchase", NpsTally(1, 0, 0)),
+    ]
+
+
+def test_nps_by_product_counts_an_order_once_for_each_product(tehran_survey):
+    mug_and_tea = ResponseFactory(invitation__survey=tehran_survey, submitted_at=IN_NOVEMBER, score=10)
+    OrderLine.objects.create(order=mug_and_tea.invitation.order, sku="MUG-1", product_name="Mug")
+    OrderLine.objects.create(order=mug_and_tea.invitation.order, sku="TEA-1", product_name="Tea")
+    two_mugs = ResponseFactory(invitation__survey=tehran_survey, submitted_at=IN_NOVEMBER, score=0)
+    OrderLine.objects.create(order=two_mugs.invitation.order, sku="MUG-1", product_name="Mug", quantity=1)
+    OrderLine.objects.create(order=two_mugs.invitation.order, sku="MUG-1", product_name="Mug", quantity=2)
+    unnamed_sku = ResponseFactory(invitation__survey=tehran_survey, submitted_at=IN_NOVEMBER, score=8)
+    OrderLine.objects.create(order=unnamed_sku.invitation.order, sku="", product_name="Gift card")
+    ResponseFactory(invitation__survey=tehran_survey, submitted_at=IN_NOVEMBER, score=9)  # no lines
+
+    assert cut(tehran_survey, Cut.PRODUCT) == [
+        ("Gift card", "Gift card", NpsTally(0, 1, 0)),
+        ("MUG-1", "Mug", NpsTally(1, 0, 1)),
+        ("TEA-1", "Tea", NpsTally(1, 0, 0)),
+        (None, "No product recorded", NpsTally(1, 0, 0)),
+    ]
+
+
+def test_nps_by_first_time_or_repeat_customer_at_the_time_of_the_order(tehran_survey):
+    shop = tehran_survey.shop
+    customer = CustomerFactory(shop=shop)
+    first = OrderFactory(shop=shop, customer=customer, placed_at=tehran(2026, 10, 1))
+    second = OrderFactory(shop=shop, customer=customer, placed_at=tehran(2026, 11, 1))
+    ResponseFactory(invitation__survey=tehran_survey, invitation__order=first, submitted_at=IN_NOVEMBER, score=10)
+    ResponseFactory(invitation__survey=tehran_survey, invitation__order=second, submitted_at=IN_NOVEMBER, score=0)
+    ResponseFactory(invitation__survey=tehran_survey, submitted_at=IN_NOVEMBER, score=8)  # a new customer's one order
+
+    assert cut(tehran_survey, Cut.CUSTOMER_TYPE) == [
+        ("first_time", "First-time customers", NpsTally(1, 1, 0)),
+        ("repeat", "Repeat customers", NpsTally(0, 0, 1)),
+    ]
+
+
+def test_nps_by_value_tier_puts_the_top_10_percent_then_40_percent_of_spenders_apart(tehran_survey):
+    shop = tehran_survey.shop
+    # Ten customers spending 100, 200, … 1000: the biggest is the top 10%, the next four the
+    # next 40%, the last five the rest. Each answers once; a cancelled order does not count,
+    # nor do another shop's customers.
+    OrderFactory(total=Decimal(1_000_000))
+    for rank, spend in enumerate(range(1000, 0, -100)):
+        order = OrderFactory(shop=shop, total=Decimal(spend), placed_at=tehran(2026, 10, 1))
+        OrderFactory(shop=shop, customer=order.customer, total=Decimal(5000), cancelled_at=tehran(2026, 10, 2))
+        score = 10 if rank == 0 else 8 if rank < 5 else 0
+        ResponseFactory(
+            invitation__survey=tehran_survey, invitation__order=order, submitted_at=IN_NOVEMBER, score=score
+        )
+
+    assert cut(tehran_survey, Cut.VALUE_TIER) == [
+        ("top", "Top 10% by lifetime spend", NpsTally(1, 0, 0)),
+        ("middle", "Next 40%", NpsTally(0, 4, 0)),
+        ("rest", "The other 50%", NpsTally(0, 0, 5)),
+    ]
+
+
+def test_cut_rows_fill_every_period_for_every_group_seen(tehran_survey):
+    ResponseFactory(
+        invitation__survey=tehran_survey, invitation__channel="sms", submitted_at=tehran(2026, 10, 5), score=9
+    )
+    ResponseFactory(invitation__survey=tehran_survey, invitation__channel="email", submitted_at=IN_NOVEMBER, score=9)
+
+    rows = nps_trend(tehran_survey.shop, since=date(2026, 10, 1), until=date(2026, 11, 30), by=Cut.CHANNEL)
+
+    assert table(rows) == [
+        ("2026-10", "email", NpsTally(0, 0, 0)),
+        ("2026-10", "sms", NpsTally(1, 0, 0)),
+        ("2026-11", "email", NpsTally(1, 0, 0)),
+        ("2026-11", "sms", NpsTally(0, 0, 0)),
+    ]
+    assert [row.previous for row in rows[2:]] == [NpsTally(0, 0, 0), NpsTally(1, 0, 0)]
+
+
+# --- CSAT, CES, response rate ----------------------------------------------------------------
+
+
+def scored(survey, kind: str, score: int, *, at: datetime, **invitation: object) -> None:
+    question, _ = Question.objects.get_or_create(survey=survey, kind=kind, defaults={"text": kind})
+    response = ResponseFactory(
+        invitation__survey=survey, submitted_at=at, **{f"invitation__{k}": v for k, v in invitation.items()}
+    )
+    Answer.objects.create(response=response, question=question, score=score)
+
+
+def test_csat_is_the_share_of_fours_and_fives(tehran_survey):
+    for score in (5, 4, 3, 1):
+        scored(tehran_survey, Question.Kind.CSAT, score, at=IN_NOVEMBER)
+    scored(tehran_survey, Question.Kind.CSAT, 5, at=tehran(2026, 10, 31))
+
+    [row] = csat_trend(tehran_survey.shop, **NOVEMBER)
+
+    assert (row.tally, row.tally.score, row.previous.score) == (CsatTally(satisfied=2, responses=4), 50.0, 100.0)
+
+
+def test_ces_is_the_mean_score_by_group(tehran_survey):
+    scored(tehran_survey, Question.Kind.CES, 7, at=IN_NOVEMBER, channel="sms")
+    scored(tehran_survey, Question.Kind.CES, 2, at=IN_NOVEMBER, channel="email")
+    scored(tehran_survey, Question.Kind.CES, 3, at=IN_NOVEMBER, channel="email")
+
+    rows = ces_trend(tehran_survey.shop, **NOVEMBER, by=Cut.CHANNEL)
+
+    assert [(row.group, row.tally.responses, row.tally.score) for row in rows] == [("email", 2, 2.5), ("sms", 1, 7.0)]
+
+
+def test_response_rate_follows_the_invitations_sent_in_the_period(tehran_survey):
+    def invitation(sent_at, **fields):
+        InvitationFactory(survey=tehran_survey, sent_at=sent_at, status="sent", **fields)
+
+    invitation(IN_NOVEMBER)
+    invitation(IN_NOVEMBER, opened_at=IN_NOVEMBER)
+    invitation(IN_NOVEMBER, opened_at=IN_NOVEMBER, answered_at=tehran(2026, 12, 2))  # answered later: still counts
+    invitation(IN_NOVEMBER, answered_at=IN_NOVEMBER)  # answered by a link whose opening went unrecorded
+    invitation(tehran(2026, 10, 20), answered_at=tehran(2026, 10, 20))
+    InvitationFactory(survey=tehran_survey, status="scheduled")  # not sent
+
+    [row] = response_rate_trend(tehran_survey.shop, **NOVEMBER)
+
+    assert row.tally == ResponseRate(sent=4, opened=3, answered=2)
+    assert (row.tally.open_rate, row.tally.answer_rate, row.previous.answer_rate) == (75.0, 50.0, 100.0)
+
+
+def test_response_rate_by_customer_language(tehran_survey):
+    persian = CustomerFactory(shop=tehran_survey.shop, language="fa")
+    InvitationFactory(
+        survey=tehran_survey, order__customer=persian, sent_at=IN_NOVEMBER, answered_at=IN_NOVEMBER, status="answered"
+    )
+    InvitationFactory(survey=tehran_survey, sent_at=IN_NOVEMBER, status="sent")
+
+    rows = response_rate_trend(tehran_survey.shop, **NOVEMBER, by=Cut.LANGUAGE)
+
+    assert [(row.group, row.tally) for row in rows] == [
+        ("en", ResponseRate(sent=1, opened=0, answered=0)),
+        ("fa", ResponseRate(sent=1, opened=1, answered=1)),
+    ]
+
+
+# --- One query, however many periods and groups ------------------------------------------------
+
+
+def answered_everything(survey, *, at: datetime, channel: str) -> None:
+    """An invitation sent and answered at `at`, its order of one product, every scale answered."""
+    response = ResponseFactory(
+        invitation__survey=survey, invitation__channel=channel, invitation__sent_at=at, submitted_at=at, score=9
+    )
+    OrderLine.objects.create(order=response.invitation.order, sku=f"SKU-{channel}")
+    for kind in (Question.Kind.CSAT, Question.Kind.CES):
+        question, _ = Question.objects.get_or_create(survey=survey, kind=kind, defaults={"text": kind})
+        Answer.objects.create(response=response, question=question, score=5)
+
+
+@pytest.mark.parametrize("cut_by", [None, *Cut])
+@pytest.mark.parametrize("periods", [1, 3])
+def test_a_trend_takes_the_same_queries_however_many_periods_and_groups(
+    tehran_survey, cut_by, periods, django_assert_num_queries
+):
+    for month in range(periods):
+        for channel in ["email", "sms", "email"][:periods]:
+            answered_everything(tehran_survey, at=tehran(2026, 11 - month, 10), channel=channel)
+    since = date(2026, 12 - periods, 1)
+
+    # Scores: the shop's questions of the kind, then one aggregate. Response rate: one aggregate.
+    for trend, queries in ((nps_trend, 2), (csat_trend, 2), (ces_trend, 2), (response_rate_trend, 1)):
+        with django_assert_num_queries(queries):
+            rows = trend(tehran_survey.shop, since=since, until=date(2026, 11, 30), by=cut_by)
+        assert len({row.period_label for row in rows}) == periods
+        assert sum(row.tally.responses if hasattr(row.tally, "responses") else row.tally.sent for row in rows) == (
+            periods * min(periods, 3)
+        )
+
+
+# --- answer.submitted_at, kept by the database --------------------------------------------------
+
+
+def test_an_answer_carries_its_responses_time_however_it_is_saved(tehran_survey):
+    response = ResponseFactory(invitation__survey=tehran_survey, submitted_at=IN_NOVEMBER, score=9)
+    comment = tehran_survey.questions.get(kind="comment")
+    # As the answer page saves: bulk_create, an upsert, no signals.
+    Answer.objects.bulk_create(
+        [Answer(response=response, question=comment, text="Quick delivery")],
+        update_conflicts=True,
+        unique_fields=["response", "question"],
+        update_fields=["score", "text", "choices"],
+    )
+
+    assert set(response.answers.values_list("submitted_at", flat=True)) == {IN_NOVEMBER}
+
+
+def test_an_answers_time_follows_its_response_and_cannot_be_set_apart(tehran_survey):
+    response = ResponseFactory(invitation__survey=tehran_survey, submitted_at=IN_NOVEMBER, score=9)
+    answer = response.answers.get()
+
+    response.submitted_at = tehran(2026, 10, 2)
+    response.save()
+    Answer.objects.filter(pk=answer.pk).update(submitted_at=tehran(2020, 1, 1))
+
+    answer.refresh_from_db()
+    assert answer.submitted_at == tehran(2026, 10, 2)
