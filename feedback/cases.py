@@ -36,6 +36,11 @@ class CaseError(DomainError):
     status_code = 409
 
 
+def allowed_moves(case: FollowUp) -> list[str]:
+    """The statuses `move` accepts from the case's status, in the list's order."""
+    return [status for status in Status.values if status in _MOVES.get(Status(case.status), set())]
+
+
 def cases_of(user: User) -> QuerySet[FollowUp]:
     """The cases a staff user may see: those of their shops."""
     return FollowUp.objects.filter(shop__in=shops_of(user))

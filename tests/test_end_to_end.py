@@ -55,8 +55,16 @@ def test_order_to_flagged_customer_in_the_monthly_report(celery_worker, mailbox,
     assert answered.status_code == 303
 
     # The worker scores the comment and flags the detractor.
-    follow_up = wait_until(lambda: FollowUp.objects.select_related("response__customer").first(), what="a FollowUp")
-    assert follow_up.reasons == ["detractor"]
+    # The score is analysed when confirmed, the comment when sent: wait for the second reading.
+    def case_with_the_comment_read():
+        case = FollowUp.objects.select_related("response__customer").first()
+        return case if case is not None and "keyword" in case.reasons else None
+
+    follow_up = wait_until(case_with_the_comment_read, what="a case with the comment's reasons")
+    # A detractor who says "broken": a negative comment and a warning word too, so the case is urgent.
+    assert follow_up.reasons == ["detractor", "negative_comment", "keyword"]
+    assert follow_up.keywords == ["broken"]
+    assert follow_up.priority == FollowUp.Priority.URGENT
     assert follow_up.response.customer.email == "nasrin@example.com"
     sentiment = wait_until(
         lambda: SentimentScore.objects.filter(answer__response=follow_up.response).first(), what="a sentiment score"

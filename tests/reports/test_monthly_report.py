@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from pypdf import PdfReader
 
-from feedback.domain import flag_response
+from feedback.flagging import flag_response
 from reports.data import month_bounds, monthly_report_data
 from reports.domain import generate_monthly_report, start_due_monthly_reports
 from reports.models import ReportRun

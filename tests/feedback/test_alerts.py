@@ -1,0 +1,116 @@
+"""Urgent cases reach someone: an email (real SMTP server) and a signed webhook (real HTTP server)."""
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from feedback import alerts
+from feedback.flagging import flag_response
+from feedback.models import CaseEvent, FlagRules
+from feedback.tasks import alert_case
+from tests.factories import ResponseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A webhook receiver that answers with the statuses it is told to, in turn."""
+
+    statuses: list[int]
+    received: list[tuple[dict[str, str], bytes]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers), body))
+        self.send_response(self.statuses.pop(0) if self.statuses else 200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver():
+    handler = type("Handler", (Receiver,), {"statuses": [], "received": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield handler, f"http://127.0.0.1:{server.server_port}/hooks/slack"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def urgent_case():
+    response = ResponseFactory(
+        score=1, comment="Broken on arrival, I want a refund.", invitation__order__customer__name="Nasrin"
+    )
+    return flag_response(response)
+
+
+def test_an_urgent_case_emails_the_on_call_address_once(urgent_case, mailbox):
+    FlagRules.objects.create(shop=urgent_case.shop, alert_email="oncall@shop.example")
+
+    alert_case(case_id=urgent_case.pk)
+    alert_case(case_id=urgent_case.pk)
+
+    [message] = mailbox.wait_for(1)
+    assert message["To"] == "oncall@shop.example"
+    assert message["Subject"] == f"[Urgent] {urgent_case.shop.name}: Nasrin needs a call"
+    body = message.get_content()
+    assert "Nasrin, NPS 1 on order #" in body
+    assert f"/cases/{urgent_case.pk}/" in body
+    assert CaseEvent.objects.filter(follow_up=urgent_case, action="alerted").count() == 1
+
+
+def test_the_webhook_is_signed_and_slack_can_show_it(urgent_case, receiver):
+    handler, url = receiver
+    FlagRules.objects.create(shop=urgent_case.shop, alert_webhook_url=url, alert_webhook_secret="s3cret")
+
+    assert alerts.webhook_alert(urgent_case, now=1_790_000_000)
+
+    [(headers, body)] = handler.received
+    expected = hmac.new(b"s3cret", b"1790000000." + body, hashlib.sha256).hexdigest()
+    assert headers["X-Bazgasht-Signature"] == f"sha256={expected}"
+    assert headers["X-Bazgasht-Timestamp"] == "1790000000"
+    payload = json.loads(body)
+    assert payload["text"].startswith("[Urgent]")
+    assert payload["case"]["reasons"] == ["detractor", "keyword"]
+
+
+def test_a_failing_webhook_is_retried_and_the_email_not_sent_twice(urgent_case, receiver, mailbox):
+    handler, url = receiver
+    handler.statuses = [500]
+    FlagRules.objects.create(shop=urgent_case.shop, alert_email="oncall@shop.example", alert_webhook_url=url)
+
+    with pytest.raises(alerts.WebhookFailed, match="HTTP 500"):
+        alert_case(case_id=urgent_case.pk)  # called directly, Celery's retry re-raises
+    alert_case(case_id=urgent_case.pk)
+
+    assert len(handler.received) == 2
+    assert len(mailbox.wait_for(1)) == 1
+    assert sorted(CaseEvent.objects.filter(action="alerted").values_list("detail", flat=True), key=str) == [
+        {"email": "oncall@shop.example"},
+        {"webhook": 200},
+    ]
+
+
+def test_an_unreachable_webhook_is_a_failure_to_retry(urgent_case):
+    FlagRules.objects.create(shop=urgent_case.shop, alert_webhook_url="http://127.0.0.1:9/closed")
+
+    with pytest.raises(alerts.WebhookFailed, match="did not answer"):
+        alerts.webhook_alert(urgent_case)
+
+
+def test_a_case_below_the_alert_priority_alerts_nobody(mailbox):
+    case = flag_response(ResponseFactory(score=6))
+    FlagRules.objects.create(shop=case.shop, alert_email="oncall@shop.example")
+
+    alert_case(case_id=case.pk)
+
+    assert not alerts.wants_alert(case)
+    assert mailbox.messages == []
