@@ -1,10 +1,32 @@
-from django.urls import path
+from django.contrib.auth.views import LoginView, LogoutView
+from django.urls import path, reverse_lazy
 
-from feedback import preview, views
+from feedback import preview, views, worklist
 
 urlpatterns = [
     path("s/<str:token>/", views.answer, name="answer"),
     path("s/<str:token>/more/", views.answer_more, name="answer_more"),
     path("s/<str:token>/thanks/", views.answer_thanks, name="answer_thanks"),
     path("preview/survey/", preview.survey_preview, name="survey_preview"),
+]
+
+# The support team's work list (feedback/worklist.py) and the staff login it sends people to.
+urlpatterns += [
+    path(
+        "login/",
+        LoginView.as_view(
+            template_name="work/login.html", redirect_authenticated_user=True, next_page=reverse_lazy("worklist")
+        ),
+        name="login",
+    ),
+    path("logout/", LogoutView.as_view(next_page=reverse_lazy("login")), name="logout"),
+    path("cases/", worklist.queue_page, name="worklist"),
+    path("cases/assign/", worklist.assign_cases, name="cases_assign"),
+    path("cases/<int:case_id>/", worklist.case_page, name="case"),
+    path("cases/<int:case_id>/claim/", worklist.claim_case, name="case_claim"),
+    path("cases/<int:case_id>/note/", worklist.add_note, name="case_note"),
+    path("cases/<int:case_id>/reply/", worklist.reply, name="case_reply"),
+    path("cases/<int:case_id>/status/", worklist.change_status, name="case_status"),
+    path("cases/<int:case_id>/assign/", worklist.assign_case, name="case_assign"),
+    path("cases/<int:case_id>/resolve/", worklist.resolve, name="case_resolve"),
 ]
