@@ -182,7 +182,9 @@ def queue_summary(user: User, *, now: datetime) -> dict[str, int]:
 def _answers_prefetch() -> Prefetch:
     return Prefetch(
         "response__answers",
-        queryset=Answer.objects.select_related("question", "sentiment").order_by("question__position", "question__pk"),
+        queryset=Answer.objects.select_related("question", "sentiment")
+        .prefetch_related("themes")
+        .order_by("question__position", "question__pk"),
     )
 
 
@@ -552,6 +554,8 @@ class AnswerView:
     text: str
     sentiment_label: str
     polarity: float | None
+    # What the comment is about, each with how it feels about it: ("delivery", "negative").
+    themes: list[tuple[str, str]]
 
 
 def answers_of(response: Response) -> list[AnswerView]:
@@ -572,6 +576,7 @@ def answers_of(response: Response) -> list[AnswerView]:
                 text=answer.text,
                 sentiment_label=sentiment.get_label_display() if sentiment is not None else "",
                 polarity=sentiment.polarity if sentiment is not None else None,
+                themes=[(theme.theme.replace("_", " "), theme.label) for theme in answer.themes.all()],
             )
         )
     return views

@@ -701,3 +701,15 @@ def test_the_case_page_makes_as_many_queries_for_three_notes_orders_and_surveys_
     assert len(response.context["earlier"]) == 3
     assert response.context["order_count"] == 4
     assert len([moment for moment in response.context["timeline"] if moment.kind == "note"]) == 3
+
+
+def test_the_case_page_shows_what_the_comment_is_about(signed_in, survey):
+    from sentiment.domain import score_answer
+
+    case = case_in(survey, comment="Fast delivery, but the box was crushed.")
+    score_answer(case.response.answers.get(question__kind="comment"))
+
+    page = signed_in.get(f"/cases/{case.pk}/").content.decode()
+
+    assert "<li>delivery: positive</li>" in page
+    assert "<li>packaging: negative</li>" in page
