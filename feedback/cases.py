@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from feedback.models import CaseEvent, CaseNote, FollowUp
+from feedback.recovery import schedule_recovery_survey
 from surveys.errors import DomainError
 from surveys.queries import shops_of
 
@@ -95,7 +96,9 @@ def resolve(
     goodwill_note: str = "",
     now: datetime | None = None,
 ) -> FollowUp:
-    """Close the case with what was done, and any goodwill given (coupon, refund, replacement)."""
+    """Close the case with what was done, and any goodwill given (coupon, refund, replacement).
+
+    A resolved case gets the shop's recovery survey, if it has one, some days later."""
     if resolution not in FollowUp.Resolution.values:
         raise CaseError(f"{resolution!r} is not a resolution")
     if goodwill not in FollowUp.Goodwill.values:
@@ -110,6 +113,7 @@ def resolve(
         case.goodwill, case.goodwill_note = goodwill, goodwill_note.strip()[:300]
         case.save(update_fields=["status", "resolution", "resolved_at", "goodwill", "goodwill_note", "updated_at"])
         _log(case, by, "resolved", old=previous, new=status, resolution=resolution, goodwill=goodwill)
+        schedule_recovery_survey(case, now=now)
     return case
 
 

@@ -188,6 +188,18 @@ class FlagRules(models.Model):
         help_text="ISO weekdays, 1 = Monday … 7 = Sunday; Saturday to Wednesday is 6,7,1,2,3.",
     )
 
+    # Did it help? A survey sent some days after a case is resolved.
+    recovery_survey = models.ForeignKey(
+        Survey,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        limit_choices_to={"purpose": "recovery"},
+        help_text="Sent after a case is resolved (a survey whose purpose is recovery).",
+    )
+    recovery_after_days = models.PositiveSmallIntegerField(default=14)
+
     # Alerts for the most urgent cases: an email to the case's owner (or this address) and a
     # signed POST to a webhook (a Slack incoming-webhook URL works as is).
     alert_at_priority = models.PositiveSmallIntegerField(

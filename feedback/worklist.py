@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 from feedback import cases
 from feedback.cases import NOTE_MAX_LENGTH, CaseError, cases_of
 from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
+from feedback.recovery import came_back
 from surveys.models import Language, Membership, Order, Shop
 from surveys.queries import shops_of
 
@@ -668,6 +669,8 @@ def _case_page(
         ),
         "resolve_form": bound.get("resolve") or ResolveForm(),
         "error": error,
+        # Did it work: the customer's first order after the case was closed.
+        "returned": came_back(case) if case.resolved_at else None,
         **customer_history(case),
     }
     return render(request, "work/case.html", context, status=status)

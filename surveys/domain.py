@@ -405,7 +405,7 @@ def plan_invitations(
     (customers created with these orders, never surveyed) save queries for orders just stored.
     """
     now = now or timezone.now()
-    surveys = list(Survey.objects.filter(shop=shop, is_active=True).order_by("pk"))
+    surveys = list(Survey.objects.filter(shop=shop, is_active=True, purpose=Survey.Purpose.ORDER).order_by("pk"))
     reachable = [
         (order, channel)
         for order in orders
@@ -546,6 +546,33 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
     return claimed
 
 
+def schedule_survey(survey: Survey, order: Order, *, send_at: datetime, now: datetime | None = None) -> Invitation | None:
+    """One invitation outside the order rules (a recovery survey after a case): in the shop's
+    sending hours, never twice for the same order, never to a suppressed address. None if
+    the customer cannot be contacted."""
+    now = now or timezone.now()
+    shop = survey.shop
+    channel = contact_channel(shop, order.customer)
+    if channel is None:
+        return None
+    existing = Invitation.objects.filter(order=order, survey=survey).first()
+    if existing is not None:
+        return existing
+    invitation = Invitation(
+        shop=shop,
+        customer=order.customer,
+        order=order,
+        survey=survey,
+        channel=channel,
+        send_at=max(next_sending_time(shop, send_at), next_sending_time(shop, now)),
+    )
+    _give_link(invitation)
+    if suppressed_among({(shop.pk, channel, order.customer.address_for(channel))}):
+        invitation.status, invitation.closed_at, invitation.reason = Invitation.Status.SUPPRESSED, now, SUPPRESSED_REASON
+    invitation.save()
+    return invitation
+
+
 def _give_link(invitation: Invitation) -> None:
     invitation.token_nonce = new_nonce()
     invitation.token_hash = hash_token(_link_token(invitation))
@@ -625,7 +652,12 @@ def _check_before_sending(claimed: list[ClaimedInvitation], *, now: datetime) ->
             )
         elif (invitation.shop_id, invitation.channel, address) in suppressed:
             _close(invitation, Invitation.Status.SUPPRESSED, SUPPRESSED_REASON, now=now)
-        elif surveyed_on is not None and surveyed_on > now - timedelta(days=shop.throttle_days):
+        elif (
+            surveyed_on is not None
+            and surveyed_on > now - timedelta(days=shop.throttle_days)
+            # The shop asked this customer to be asked again, after their complaint was handled.
+            and invitation.survey.purpose != Survey.Purpose.RECOVERY
+        ):
             _close(invitation, Invitation.Status.THROTTLED, _throttle_reason(shop, surveyed_on), now=now)
         else:
             # A second invitation for the same customer later in this batch is throttled by this one.

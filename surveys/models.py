@@ -220,6 +220,11 @@ class Survey(models.Model):
         # Delivery when the shop reports it, else fulfilment (most platforms only know shipping).
         FULFILMENT = "fulfilment", "After delivery (or fulfilment)"
 
+    class Purpose(models.TextChoices):
+        ORDER = "order", "After an order"
+        # Sent by the support team's work list some days after a case is resolved: did it help?
+        RECOVERY = "recovery", "After a resolved case (recovery)"
+
     class Customers(models.TextChoices):
         ALL = "all", "All customers"
         FIRST = "first", "First-time customers only"
@@ -227,6 +232,12 @@ class Survey(models.Model):
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="surveys")
     name = models.CharField(max_length=200)
+    purpose = models.CharField(
+        max_length=10,
+        choices=Purpose.choices,
+        default=Purpose.ORDER,
+        help_text="Recovery surveys are not sent after orders but after resolved cases (see Flag rules).",
+    )
     trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.FULFILMENT)
     delay = models.DurationField(default=timedelta(days=7), help_text="How long after the trigger to send.")
     valid_for = models.DurationField(default=timedelta(days=30), help_text="How long the survey link stays open.")
