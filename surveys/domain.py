@@ -546,7 +546,9 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
     return claimed
 
 
-def schedule_survey(survey: Survey, order: Order, *, send_at: datetime, now: datetime | None = None) -> Invitation | None:
+def schedule_survey(
+    survey: Survey, order: Order, *, send_at: datetime, now: datetime | None = None
+) -> Invitation | None:
     """One invitation outside the order rules (a recovery survey after a case): in the shop's
     sending hours, never twice for the same order, never to a suppressed address. None if
     the customer cannot be contacted."""
@@ -568,7 +570,11 @@ def schedule_survey(survey: Survey, order: Order, *, send_at: datetime, now: dat
     )
     _give_link(invitation)
     if suppressed_among({(shop.pk, channel, order.customer.address_for(channel))}):
-        invitation.status, invitation.closed_at, invitation.reason = Invitation.Status.SUPPRESSED, now, SUPPRESSED_REASON
+        invitation.status, invitation.closed_at, invitation.reason = (
+            Invitation.Status.SUPPRESSED,
+            now,
+            SUPPRESSED_REASON,
+        )
     invitation.save()
     return invitation
 
