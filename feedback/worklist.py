@@ -20,7 +20,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,7 +31,9 @@ from feedback import cases
 from feedback.cases import NOTE_MAX_LENGTH, CaseError, cases_of
 from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
 from feedback.recovery import came_back
-from surveys.models import Language, Membership, Order, Shop
+from sentiment.models import AnswerTheme
+from sentiment.themes import BUILT_IN as BUILT_IN_THEMES
+from surveys.models import Language, Membership, Order, OrderLine, Shop
 from surveys.queries import shops_of
 
 Status = FollowUp.Status
@@ -99,6 +101,10 @@ class QueueFilters(forms.Form):
     overdue = forms.BooleanField(required=False, label="Overdue only")
     reason = forms.ChoiceField(required=False, choices=[("", "Any reason"), *FollowUp.Reason.choices])
     language = forms.ChoiceField(required=False, choices=[("", "Any language"), *Language.choices])
+    theme = forms.ChoiceField(
+        required=False, choices=[("", "Any theme")] + [(name, name.replace("_", " ")) for name in BUILT_IN_THEMES]
+    )
+    product = forms.CharField(required=False, max_length=100, label="Product (SKU or name)")
     shop = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     sort = forms.ChoiceField(required=False, choices=[(value, label) for value, (label, _) in SORTS.items()])
 
@@ -143,6 +149,19 @@ def queue(user: User, filters: dict[str, Any], *, now: datetime) -> QuerySet[Fol
         found = found.filter(reasons__icontains=f'"{filters["reason"]}"')
     if filters.get("language"):
         found = found.filter(response__language=filters["language"])
+    if filters.get("theme"):
+        # A comment that mentions the theme (negative or not: the agent reads the rest).
+        found = found.filter(
+            Exists(AnswerTheme.objects.filter(answer__response=OuterRef("response"), theme=filters["theme"]))
+        )
+    if product := (filters.get("product") or "").strip():
+        found = found.filter(
+            Exists(
+                OrderLine.objects.filter(order=OuterRef("response__invitation__order")).filter(
+                    Q(sku__iexact=product) | Q(product_name__icontains=product)
+                )
+            )
+        )
     if filters.get("shop"):
         found = found.filter(shop_id=filters["shop"])
     if text := (filters.get("q") or "").strip().lstrip("#").strip():
@@ -356,7 +375,10 @@ def _queue_page(
     context = {
         "filters": filters_form,
         "values": filters,
-        "filtered": any(filters.get(name) for name in ("q", "priority", "owner", "overdue", "reason", "language"))
+        "filtered": any(
+            filters.get(name)
+            for name in ("q", "priority", "owner", "overdue", "reason", "language", "theme", "product")
+        )
         or filters["status"] != "active"
         or bool(filters.get("shop")),
         "params": params,

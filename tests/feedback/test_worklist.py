@@ -713,3 +713,24 @@ def test_the_case_page_shows_what_the_comment_is_about(signed_in, survey):
 
     assert "<li>delivery: positive</li>" in page
     assert "<li>packaging: negative</li>" in page
+
+
+def test_the_queue_filters_by_theme_and_product(signed_in, survey):
+    from sentiment.domain import score_answer
+    from surveys.models import OrderLine
+
+    about_delivery = case_in(survey, comment="The courier was two days late.")
+    about_price = case_in(survey, comment="Far too expensive for what it is.")
+    for case in (about_delivery, about_price):
+        score_answer(case.response.answers.get(question__kind="comment"))
+    OrderLine.objects.create(order=about_price.response.invitation.order, sku="TEA-500", product_name="Golden tea")
+
+    delivery = signed_in.get("/cases/?theme=delivery").content.decode()
+    tea = signed_in.get("/cases/?product=golden").content.decode()
+    sku = signed_in.get("/cases/?product=tea-500").content.decode()
+
+    assert f"/cases/{about_delivery.pk}/" in delivery
+    assert f"/cases/{about_price.pk}/" not in delivery
+    assert f"/cases/{about_price.pk}/" in tea
+    assert f"/cases/{about_delivery.pk}/" not in tea
+    assert f"/cases/{about_price.pk}/" in sku
