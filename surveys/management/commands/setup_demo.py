@@ -120,7 +120,8 @@ class Command(BaseCommand):
                 [
                     "",
                     self.style.SUCCESS(f"Bazgasht demo shop '{shop.name}' is ready."),
-                    f"  Staff login   {base}/admin/   user: demo   password: {password}",
+                    f"  Work list     {base}/cases/   user: demo   password: {password}",
+                    f"  Dashboard     {base}/dashboard/   Admin {base}/admin/",
                     f"  API docs      {base}/api/v1/docs",
                     f"  API key       {api_key}",
                     "  Try it:",
