@@ -5,8 +5,9 @@ from ninja import NinjaAPI
 from ninja.security import HttpBearer
 
 from feedback.api import router as metrics_router
+from feedback.cases_api import router as cases_router
 from surveys.api import router as orders_router
-from surveys.domain import shop_for_api_key
+from surveys.domain import api_key_for
 from surveys.errors import DomainError
 from surveys.models import Shop
 
@@ -15,7 +16,12 @@ class ApiKeyAuth(HttpBearer):
     """`Authorization: Bearer <key>`; the request acts for the key's shop."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Shop | None:
-        return shop_for_api_key(token)
+        key = api_key_for(token)
+        if key is None:
+            return None
+        # The key's name goes into audit trails ("via API key shopify").
+        request.api_key_name = key.name  # type: ignore[attr-defined]
+        return key.shop
 
 
 api = NinjaAPI(
@@ -27,6 +33,7 @@ api = NinjaAPI(
 )
 api.add_router("/", orders_router)
 api.add_router("/", metrics_router)
+api.add_router("/", cases_router)
 
 
 @api.exception_handler(DomainError)

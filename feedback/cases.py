@@ -52,23 +52,25 @@ def claim(case: FollowUp, *, by: User) -> FollowUp:
     return assign([case], to=by, by=by)[0]
 
 
-def assign(cases: list[FollowUp], *, to: User | None, by: User) -> list[FollowUp]:
-    """Give the cases to `to` (None: to nobody); each change goes in the trail."""
+def assign(cases: list[FollowUp], *, to: User | None, by: User | None, via: str = "") -> list[FollowUp]:
+    """Give the cases to `to` (None: to nobody); each change goes in the trail.
+
+    `by` is the staff user who did it, None for an API key (named in `via`)."""
     with transaction.atomic():
         for case in cases:
             if case.assignee_id == (to.pk if to else None):
                 continue
             case.assignee = to
             changes = ["assignee", "updated_at"]
-            if to is not None and case.status == Status.OPEN and to.pk == by.pk:
+            if to is not None and by is not None and case.status == Status.OPEN and to.pk == by.pk:
                 case.status = Status.IN_PROGRESS
                 changes.append("status")
             case.save(update_fields=changes)
-            _log(case, by, "assigned", to=to.get_username() if to else None)
+            _log(case, by, "assigned", via=via, to=to.get_username() if to else None)
     return cases
 
 
-def move(case: FollowUp, status: str, *, by: User, now: datetime | None = None) -> FollowUp:
+def move(case: FollowUp, status: str, *, by: User | None, via: str = "", now: datetime | None = None) -> FollowUp:
     """Open, in progress or waiting on the customer (waiting means the customer was contacted)."""
     if status not in _MOVES.get(Status(case.status), set()):
         raise CaseError(f"a case that is {case.get_status_display().lower()} cannot become {Status(status).label}")
@@ -83,7 +85,7 @@ def move(case: FollowUp, status: str, *, by: User, now: datetime | None = None) 
             case.resolved_at, case.resolution = None, ""
             changes += ["resolved_at", "resolution"]
         case.save(update_fields=changes)
-        _log(case, by, "status", old=previous, new=status)
+        _log(case, by, "status", via=via, old=previous, new=status)
     return case
 
 
@@ -91,7 +93,8 @@ def resolve(
     case: FollowUp,
     *,
     resolution: str,
-    by: User,
+    by: User | None,
+    via: str = "",
     goodwill: str = "",
     goodwill_note: str = "",
     now: datetime | None = None,
@@ -112,12 +115,12 @@ def resolve(
         case.status, case.resolution, case.resolved_at = status, resolution, now
         case.goodwill, case.goodwill_note = goodwill, goodwill_note.strip()[:300]
         case.save(update_fields=["status", "resolution", "resolved_at", "goodwill", "goodwill_note", "updated_at"])
-        _log(case, by, "resolved", old=previous, new=status, resolution=resolution, goodwill=goodwill)
+        _log(case, by, "resolved", via=via, old=previous, new=status, resolution=resolution, goodwill=goodwill)
         schedule_recovery_survey(case, now=now)
     return case
 
 
-def add_note(case: FollowUp, text: str, *, by: User | None, kind: str = CaseNote.Kind.NOTE) -> CaseNote:
+def add_note(case: FollowUp, text: str, *, by: User | None, via: str = "", kind: str = CaseNote.Kind.NOTE) -> CaseNote:
     text = text.strip()
     if not text:
         raise CaseError("a note needs some text")
@@ -125,7 +128,7 @@ def add_note(case: FollowUp, text: str, *, by: User | None, kind: str = CaseNote
         raise CaseError(f"a note can be at most {NOTE_MAX_LENGTH} characters")
     with transaction.atomic():
         note = CaseNote.objects.create(follow_up=case, author=by, kind=kind, text=text)
-        _log(case, by, "note" if kind == CaseNote.Kind.NOTE else kind, note=note.pk)
+        _log(case, by, "note" if kind == CaseNote.Kind.NOTE else kind, via=via, note=note.pk)
     return note
 
 
@@ -153,5 +156,7 @@ def reply(case: FollowUp, text: str, *, by: User, now: datetime | None = None) -
     return note
 
 
-def _log(case: FollowUp, actor: User | None, action: str, **detail: Any) -> None:
+def _log(case: FollowUp, actor: User | None, action: str, *, via: str = "", **detail: Any) -> None:
+    if via:
+        detail["via"] = via
     CaseEvent.objects.create(follow_up=case, actor=actor, action=action, detail=detail)

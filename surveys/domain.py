@@ -47,6 +47,12 @@ def create_api_key(shop: Shop, *, name: str) -> tuple[ApiKey, str]:
 
 
 def shop_for_api_key(raw: str) -> Shop | None:
+    key = api_key_for(raw)
+    return key.shop if key is not None else None
+
+
+def api_key_for(raw: str) -> ApiKey | None:
+    """The live key (with its shop) for a raw API key, noting when it was last used."""
     key = ApiKey.objects.select_related("shop").filter(key_hash=hash_token(raw), revoked_at__isnull=True).first()
     if key is None:
         return None
@@ -54,7 +60,7 @@ def shop_for_api_key(raw: str) -> Shop | None:
     # One write a minute at most, not one per request.
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return key.shop
+    return key
 
 
 # --- Orders in ---------------------------------------------------------------------

@@ -1,0 +1,476 @@
+"""The support work list over the API: cases, their notes, and the CSV exports.
+
+The shop is the API key's (`request.auth`); another shop's case is a 404. Every change goes
+through feedback.cases, so the audit trail is the same as for the work list. An API key is
+not a person: its changes are recorded with no actor.
+"""
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
+from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from feedback import cases, exports
+from feedback.cases import NOTE_MAX_LENGTH
+from feedback.export_views import csv_download, export_filename
+from feedback.models import CaseEvent, CaseNote, FollowUp
+from feedback.schemas import PeriodQuery
+from feedback.worklist import overdue_now
+from sentiment.models import AnswerTheme
+from surveys.errors import NotFound
+from surveys.models import Language, Membership, OrderLine, Shop
+
+router = Router(tags=["cases"])
+
+CaseStatus = FollowUp.Status
+PriorityWord = Literal["urgent", "high", "normal", "low"]
+PRIORITIES: dict[str, int] = {"urgent": 1, "high": 2, "normal": 3, "low": 4}
+WORDS = {number: word for word, number in PRIORITIES.items()}
+CLOSED = (CaseStatus.RESOLVED, CaseStatus.NO_CONTACT)
+_DUE = F("due_at").asc(nulls_last=True)
+
+
+# --- Schemas ---------------------------------------------------------------------------------
+
+
+class CaseQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: list[CaseStatus] = Field([], description="Repeat for several; none: every status.", max_length=5)
+    priority: PriorityWord | None = None
+    assignee: str | None = Field(None, max_length=150, description='A username, or "none" for unassigned cases.')
+    overdue: bool | None = Field(None, description="true: past due with no first contact yet; false: the others.")
+    reason: FollowUp.Reason | None = None
+    theme: str | None = Field(None, max_length=40, description="A theme a comment mentions, e.g. delivery.")
+    language: Language | None = None
+    product: str | None = Field(None, max_length=100, description="An SKU on the case's order.")
+    q: str | None = Field(
+        None, max_length=100, description="Part of the customer's name or email, or the order number."
+    )
+    cursor: str | None = Field(None, max_length=500, description="`next_cursor` of the page before.")
+    limit: int = Field(50, ge=1, le=200)
+
+
+class CustomerOut(Schema):
+    name: str
+    email: str
+    phone: str
+    orders: int = Field(description="The customer's orders at the shop when the case was flagged.")
+    spend: Decimal = Field(description="Their lifetime spend then.")
+
+
+class LeadOut(Schema):
+    kind: str = Field(description="The question's kind: nps, csat, ces or stars.")
+    score: int
+
+
+class ThemeOut(Schema):
+    theme: str
+    label: str
+    polarity: float
+
+
+class CaseOut(Schema):
+    id: int
+    priority: PriorityWord
+    status: CaseStatus
+    reasons: list[str]
+    keywords: list[str]
+    due_at: datetime | None
+    overdue: bool
+    assignee: str | None = Field(description="The username of the case's owner.")
+    created_at: datetime
+    first_contact_at: datetime | None
+    resolved_at: datetime | None
+    resolution: FollowUp.Resolution | None
+    goodwill: FollowUp.Goodwill | None
+    goodwill_note: str
+    customer: CustomerOut
+    order: str = Field(description="The shop's order number.")
+    lead: LeadOut | None = Field(description="The answer that says how the customer felt.")
+    comment: str = Field(description="The first line of the first comment.")
+    themes: list[ThemeOut]
+
+
+class CasePage(Schema):
+    items: list[CaseOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
+class SentimentOut(Schema):
+    label: str
+    polarity: float
+
+
+class AnswerOut(Schema):
+    question: str
+    kind: str
+    score: int | None
+    choices: list[str]
+    text: str
+    sentiment: SentimentOut | None
+    themes: list[ThemeOut]
+
+
+class NoteOut(Schema):
+    id: int
+    kind: CaseNote.Kind
+    author: str | None = Field(description="The username; null for the API and for the customer.")
+    text: str
+    created_at: datetime
+
+
+class EventOut(Schema):
+    action: str
+    actor: str | None = Field(description="The username; null for Bazgasht itself and for API keys.")
+    detail: dict[str, Any]
+    at: datetime
+
+
+class CaseDetailOut(CaseOut):
+    answers: list[AnswerOut]
+    notes: list[NoteOut]
+    events: list[EventOut]
+
+
+class CasePatchIn(BaseModel):
+    """Only the fields sent are changed; a change the case's status does not allow is a 409."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: CaseStatus | None = Field(
+        None, description="open, in_progress or waiting; resolved or no_contact only with a `resolution`."
+    )
+    assignee: str | None = Field(None, max_length=150, description="A username of the shop's staff; null: nobody.")
+    resolution: FollowUp.Resolution | None = Field(None, description="Closes the case.")
+    goodwill: FollowUp.Goodwill | None = Field(None, description="Only with a resolution.")
+    goodwill_note: str | None = Field(None, max_length=300, description="Only with a resolution.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "CasePatchIn":
+        if self.resolution is None:
+            if self.status in CLOSED:
+                raise ValueError("closing a case needs a resolution")
+            if self.goodwill is not None or self.goodwill_note is not None:
+                raise ValueError("goodwill is given with a resolution")
+        elif self.status is not None and self.status != _closed_status(self.resolution):
+            raise ValueError(
+                f"resolution {self.resolution.value} makes the case {_closed_status(self.resolution).value}"
+            )
+        return self
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(..., max_length=NOTE_MAX_LENGTH)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("a note needs some text")
+        return text
+
+
+# --- Cases -----------------------------------------------------------------------------------
+
+
+@router.get("/cases", response=CasePage)
+def list_cases(request: HttpRequest, query: Query[CaseQuery]) -> dict[str, Any]:
+    """The shop's cases, most urgent first, then soonest due (no due time last), then by id.
+    Paged by cursor: a case flagged while you page through appears at its place in the order,
+    and no case is listed twice or skipped (unless its priority or due time changes meanwhile)."""
+    shop, now = _shop(request), timezone.now()
+    found = _filtered(_cases_of(shop), query, now=now)
+    if query.cursor:
+        found = found.filter(_after(_decode(query.cursor)))
+    page = list(found.order_by("priority", _DUE, "pk")[: query.limit + 1])
+    more = len(page) > query.limit
+    items = page[: query.limit]
+    return {
+        "items": [_case_out(case, now=now) for case in items],
+        "next_cursor": _encode(items[-1]) if more else None,
+    }
+
+
+@router.get("/cases/{case_id}", response=CaseDetailOut)
+def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    """The case with every answer of the response, its notes and its audit trail."""
+    return _case_detail(_full_case(_shop(request), case_id), now=timezone.now())
+
+
+@router.patch("/cases/{case_id}", response=CaseDetailOut)
+def update_case(request: HttpRequest, case_id: int, payload: CasePatchIn) -> dict[str, Any]:
+    """Move, close or (re)assign the case, in that order and all or nothing. Each change is in the
+    case's events with no actor. To assign an open case, move it to in_progress in the same call."""
+    shop = _shop(request)
+    with transaction.atomic():
+        case = _case_or_404(shop, case_id, lock=True)
+        if payload.status is not None and payload.resolution is None and payload.status != case.status:
+            cases.move(case, payload.status, by=None, via=_via(request))
+        if payload.resolution is not None:
+            cases.resolve(
+                case,
+                resolution=payload.resolution,
+                goodwill=payload.goodwill or "",
+                goodwill_note=payload.goodwill_note or "",
+                by=None,
+                via=_via(request),
+            )
+        if "assignee" in payload.model_fields_set:
+            to = _staff_of(shop, payload.assignee) if payload.assignee is not None else None
+            cases.assign([case], to=to, by=None, via=_via(request))
+    return _case_detail(_full_case(shop, case_id), now=timezone.now())
+
+
+def _via(request: HttpRequest) -> str:
+    """Who did it, for the audit trail: API keys have no user, so the key's name."""
+    return f"API key {getattr(request, 'api_key_name', '?')}"
+
+
+@router.get("/cases/{case_id}/notes", response=list[NoteOut])
+def list_notes(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
+    case = _case_or_404(_shop(request), case_id)
+    return [_note_out(note) for note in case.notes.select_related("author")]
+
+
+@router.post("/cases/{case_id}/notes", response={201: NoteOut})
+def add_note(request: HttpRequest, case_id: int, payload: NoteIn) -> Status:
+    """An internal note on the case; only the shop's team sees it."""
+    case = _case_or_404(_shop(request), case_id)
+    return Status(201, _note_out(cases.add_note(case, payload.text, by=None, via=_via(request))))
+
+
+# --- Exports ---------------------------------------------------------------------------------
+
+_CSV = {
+    200: {"description": "UTF-8 CSV with a byte-order mark.", "content": {"text/csv": {"schema": {"type": "string"}}}}
+}
+
+
+@router.get("/exports/responses.csv", tags=["exports"], openapi_extra={"responses": _CSV})
+def export_responses(request: HttpRequest, period: Query[PeriodQuery]) -> StreamingHttpResponse:
+    """One row per response submitted from `since` to `until` (whole days in the shop's time zone;
+    either may be left out), every answer in its question's column, with sentiment, themes and case."""
+    shop = _shop(request)
+    found = exports.responses_for_export(shop, since=period.since, until=period.until)
+    return csv_download(exports.response_rows(shop, found), filename=export_filename("responses", shop, period))
+
+
+@router.get("/exports/cases.csv", tags=["exports"], openapi_extra={"responses": _CSV})
+def export_cases(request: HttpRequest, period: Query[PeriodQuery]) -> StreamingHttpResponse:
+    """One row per case flagged from `since` to `until`, with its notes and tags."""
+    shop = _shop(request)
+    found = exports.cases_for_export(shop, since=period.since, until=period.until)
+    rows = exports.case_rows(shop, found, now=timezone.now())
+    return csv_download(rows, filename=export_filename("cases", shop, period))
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+
+def _shop(request: HttpRequest) -> Shop:
+    shop = request.auth  # type: ignore[attr-defined]
+    assert isinstance(shop, Shop)
+    return shop
+
+
+def _cases_of(shop: Shop) -> QuerySet[FollowUp]:
+    return (
+        FollowUp.objects.filter(shop=shop)
+        .select_related("assignee", "response__customer", "response__invitation__order")
+        .prefetch_related(exports.answers_prefetch("response__answers"))
+    )
+
+
+def _case_or_404(shop: Shop, case_id: int, *, lock: bool = False) -> FollowUp:
+    found = FollowUp.objects.filter(shop=shop)
+    case = (found.select_for_update() if lock else found).filter(pk=case_id).first()
+    if case is None:
+        raise NotFound("no such case")
+    return case
+
+
+def _full_case(shop: Shop, case_id: int) -> FollowUp:
+    """The case with everything its page in the API shows, in a fixed number of queries."""
+    found = _cases_of(shop).prefetch_related(
+        Prefetch("notes", queryset=CaseNote.objects.select_related("author")),
+        Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
+    )
+    case = found.filter(pk=case_id).first()
+    if case is None:
+        raise NotFound("no such case")
+    return case
+
+
+def _filtered(found: QuerySet[FollowUp], query: CaseQuery, *, now: datetime) -> QuerySet[FollowUp]:
+    if query.status:
+        found = found.filter(status__in=query.status)
+    if query.priority:
+        found = found.filter(priority=PRIORITIES[query.priority])
+    if query.assignee == "none":
+        found = found.filter(assignee__isnull=True)
+    elif query.assignee:
+        found = found.filter(assignee__username=query.assignee)
+    if query.overdue is not None:
+        found = found.filter(overdue_now(now)) if query.overdue else found.exclude(overdue_now(now))
+    if query.reason:
+        # The JSON text with its quotes, so "detractor" does not match "silent_detractor".
+        found = found.filter(reasons__icontains=f'"{query.reason.value}"')
+    if query.theme:
+        themes = AnswerTheme.objects.filter(answer__response_id=OuterRef("response_id"), theme=query.theme)
+        found = found.filter(Exists(themes))
+    if query.language:
+        found = found.filter(response__language=query.language)
+    if query.product:
+        lines = OrderLine.objects.filter(order_id=OuterRef("response__invitation__order_id"), sku=query.product)
+        found = found.filter(Exists(lines))
+    if text := (query.q or "").strip().lstrip("#").strip():
+        found = found.filter(
+            Q(response__customer__name__icontains=text)
+            | Q(response__customer__email__icontains=text)
+            | Q(response__invitation__order__external_id__icontains=text)
+        )
+    return found
+
+
+def _staff_of(shop: Shop, username: str) -> User:
+    user = User.objects.filter(
+        username=username, is_active=True, is_staff=True, pk__in=Membership.objects.filter(shop=shop).values("user")
+    ).first()
+    if user is None:
+        raise NinjaValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["body", "payload", "assignee"],
+                    "msg": f"{username!r} is not on the shop's team",
+                }
+            ]
+        )
+    return user
+
+
+def _closed_status(resolution: FollowUp.Resolution) -> CaseStatus:
+    return CaseStatus.NO_CONTACT if resolution == FollowUp.Resolution.UNREACHABLE else CaseStatus.RESOLVED
+
+
+# The cursor is the last item's place in the order: (priority, due_at, id), base64 JSON.
+# Tampering with it only moves where the next page starts, within the shop's own cases.
+
+
+def _encode(case: FollowUp) -> str:
+    place = [case.priority, case.due_at.isoformat() if case.due_at else None, case.pk]
+    return base64.urlsafe_b64encode(json.dumps(place).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[int, datetime | None, int]:
+    try:
+        priority, due, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        due_at = datetime.fromisoformat(due) if due is not None else None
+        if due_at is not None and due_at.tzinfo is None:
+            raise ValueError("a cursor's time has an offset")
+        return int(priority), due_at, int(pk)
+    except (ValueError, TypeError, binascii.Error):
+        raise NinjaValidationError(
+            [{"type": "value_error", "loc": ["query", "cursor"], "msg": "not a cursor this API gave out"}]
+        ) from None
+
+
+def _after(place: tuple[int, datetime | None, int]) -> Q:
+    """Everything after `place` in the order priority, due_at (nulls last), id."""
+    priority, due_at, pk = place
+    if due_at is None:
+        same_priority = Q(due_at__isnull=True, pk__gt=pk)
+    else:
+        same_priority = Q(due_at__gt=due_at) | Q(due_at__isnull=True) | Q(due_at=due_at, pk__gt=pk)
+    return Q(priority__gt=priority) | (Q(priority=priority) & same_priority)
+
+
+# --- Output ----------------------------------------------------------------------------------
+
+
+def _case_out(case: FollowUp, *, now: datetime) -> dict[str, Any]:
+    response = case.response
+    answers = list(response.answers.all())
+    lead = exports.lead_answer(answers)
+    comment = exports.comment_answer(answers)
+    return {
+        "id": case.pk,
+        "priority": WORDS.get(case.priority, "low"),
+        "status": case.status,
+        "reasons": case.reasons,
+        "keywords": case.keywords,
+        "due_at": case.due_at,
+        "overdue": exports.is_overdue(case, now=now),
+        "assignee": case.assignee.get_username() if case.assignee else None,
+        "created_at": case.created_at,
+        "first_contact_at": case.first_contact_at,
+        "resolved_at": case.resolved_at,
+        "resolution": case.resolution or None,
+        "goodwill": case.goodwill or None,
+        "goodwill_note": case.goodwill_note,
+        "customer": {
+            "name": response.customer.name,
+            "email": response.customer.email,
+            "phone": response.customer.phone,
+            "orders": case.customer_orders,
+            "spend": case.customer_spend,
+        },
+        "order": response.invitation.order.external_id,
+        "lead": {"kind": lead.question.kind, "score": lead.score} if lead else None,
+        "comment": exports.excerpt(comment.text) if comment else "",
+        "themes": [_theme_out(theme) for theme in exports.themes_of(answers)],
+    }
+
+
+def _case_detail(case: FollowUp, *, now: datetime) -> dict[str, Any]:
+    answers = []
+    for answer in case.response.answers.all():
+        sentiment = getattr(answer, "sentiment", None)
+        answers.append(
+            {
+                "question": answer.question.text,
+                "kind": answer.question.kind,
+                "score": answer.score,
+                "choices": answer.choices,
+                "text": answer.text,
+                "sentiment": {"label": sentiment.label, "polarity": sentiment.polarity} if sentiment else None,
+                "themes": [_theme_out(theme) for theme in answer.themes.all()],
+            }
+        )
+    return {
+        **_case_out(case, now=now),
+        "answers": answers,
+        "notes": [_note_out(note) for note in case.notes.all()],
+        "events": [
+            {
+                "action": event.action,
+                "actor": event.actor.get_username() if event.actor else None,
+                "detail": event.detail,
+                "at": event.at,
+            }
+            for event in case.events.all()
+        ],
+    }
+
+
+def _note_out(note: CaseNote) -> dict[str, Any]:
+    author = note.author.get_username() if note.author else None
+    return {"id": note.pk, "kind": note.kind, "author": author, "text": note.text, "created_at": note.created_at}
+
+
+def _theme_out(theme: AnswerTheme) -> dict[str, Any]:
+    return {"theme": theme.theme, "label": theme.label, "polarity": theme.polarity}
