@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import path, reverse_lazy
 
-from feedback import preview, views, worklist
+from feedback import dashboard, export_views, preview, views, worklist
 
 urlpatterns = [
     path("s/<str:token>/", views.answer, name="answer"),
@@ -30,3 +30,12 @@ urlpatterns += [
     path("cases/<int:case_id>/assign/", worklist.assign_case, name="case_assign"),
     path("cases/<int:case_id>/resolve/", worklist.resolve, name="case_resolve"),
 ]
+
+# CSV downloads for a shop's managers (feedback/export_views.py); the API has the same under /api/v1/exports/.
+urlpatterns += [
+    path("exports/responses.csv", export_views.responses_csv, name="export_responses"),
+    path("exports/cases.csv", export_views.cases_csv, name="export_cases"),
+]
+
+# The managers' numbers (feedback/dashboard.py).
+urlpatterns += [path("dashboard/", dashboard.dashboard_page, name="dashboard")]
