@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from feedback.models import Answer, CaseEvent, CaseNote, FlagRules, FollowUp, Response
-from surveys.admin import ShopScopedAdmin
+from surveys.admin import SHOP_ADMINS, ShopScopedAdmin
 
 
 class AnswerInline(admin.TabularInline):
@@ -56,4 +56,5 @@ class FollowUpAdmin(ShopScopedAdmin):
 
 @admin.register(FlagRules)
 class FlagRulesAdmin(ShopScopedAdmin):
+    roles = SHOP_ADMINS
     list_display = ["shop", "nps_at_most", "csat_at_most", "comment_polarity_at_most", "working_days"]

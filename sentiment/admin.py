@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from sentiment.models import AnswerTheme, LearnedModel, SentimentScore, Theme
-from surveys.admin import ShopScopedAdmin
+from surveys.admin import SHOP_ADMINS, ShopScopedAdmin
 
 
 @admin.register(SentimentScore)
@@ -37,6 +37,7 @@ class LearnedModelAdmin(ShopScopedAdmin):
 
 @admin.register(Theme)
 class ThemeAdmin(ShopScopedAdmin):
+    roles = SHOP_ADMINS
     list_display = ["name", "shop"]
 
 

@@ -30,24 +30,30 @@ from surveys.standard_questions import add_standard_questions
 
 
 class ShopScopedAdmin(admin.ModelAdmin):
-    """Staff see and pick only rows of the shops they belong to."""
+    """Staff see and pick only rows of the shops they belong to (with one of `roles`, if set)."""
 
     shop_path = "shop"
+    # The shop's settings (surveys, rules, keys, members) are its admins' to change.
+    roles: tuple[str, ...] | None = None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.shop_path}__in": shops_of(request.user)})
+        return queryset.filter(**{f"{self.shop_path}__in": shops_of(request.user, roles=self.roles)})
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "shop" and not request.user.is_superuser:
-            kwargs["queryset"] = shops_of(request.user)
+            kwargs["queryset"] = shops_of(request.user, roles=self.roles)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+SHOP_ADMINS = (Membership.Role.ADMIN,)
 
 
 @admin.register(Shop)
 class ShopAdmin(ShopScopedAdmin):
+    roles = SHOP_ADMINS
     shop_path = "pk"
     list_display = ["name", "slug", "timezone", "default_language", "created_at"]
     prepopulated_fields = {"slug": ["name"]}
@@ -64,6 +70,7 @@ class ShopAdmin(ShopScopedAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(ShopScopedAdmin):
+    roles = SHOP_ADMINS
     list_display = ["user", "shop", "role"]
     list_filter = ["role"]
     list_select_related = ["user", "shop"]
@@ -71,6 +78,7 @@ class MembershipAdmin(ShopScopedAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(ShopScopedAdmin):
+    roles = SHOP_ADMINS
     list_display = ["name", "prefix", "shop", "created_at", "last_used_at", "revoked_at"]
     list_select_related = ["shop"]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
@@ -241,6 +249,7 @@ class QuestionInline(admin.StackedInline):
 
 @admin.register(Survey)
 class SurveyAdmin(ShopScopedAdmin):
+    roles = SHOP_ADMINS
     list_display = ["name", "shop", "trigger", "delay", "valid_for", "is_active"]
     list_select_related = ["shop"]
     inlines = [QuestionInline]
@@ -274,6 +283,7 @@ class InvitationAdmin(ShopScopedAdmin):
 
 @admin.register(WebhookSource)
 class WebhookSourceAdmin(ShopScopedAdmin):
+    roles = SHOP_ADMINS
     list_display = ["shop", "platform", "webhook_url", "previous_secret_until", "created_at"]
     list_filter = ["platform"]
     list_select_related = ["shop"]

@@ -153,12 +153,14 @@ def other_api(db: None) -> Client:
 
 @pytest.fixture
 def staff_of(db: None) -> Callable[[Any], User]:
-    """A staff user with a manager membership in the given shop."""
+    """A staff user with a membership in the given shop: a manager unless `role` says otherwise."""
 
-    def make(shop) -> User:
-        user = User.objects.create_user(f"staff-{shop.slug}", password="a-long-test-password", is_staff=True)
-        user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["surveys", "reports"]))
-        Membership.objects.create(user=user, shop=shop, role=Membership.Role.MANAGER)
+    def make(shop, role: str = Membership.Role.MANAGER) -> User:
+        user = User.objects.create_user(f"staff-{role}-{shop.slug}", password="a-long-test-password", is_staff=True)
+        user.user_permissions.set(
+            Permission.objects.filter(content_type__app_label__in=["surveys", "reports", "feedback", "sentiment"])
+        )
+        Membership.objects.create(user=user, shop=shop, role=role)
         return user
 
     return make

@@ -40,7 +40,7 @@ def survey_form(shop, questions=(), **fields):
 
 def test_a_new_survey_starts_with_the_standard_questions_in_both_languages(client, staff_of):
     shop = ShopFactory()
-    client.force_login(staff_of(shop))
+    client.force_login(staff_of(shop, role="admin"))
 
     saved = client.post("/admin/surveys/survey/add/", survey_form(shop))
 
@@ -54,7 +54,7 @@ def test_a_new_survey_starts_with_the_standard_questions_in_both_languages(clien
 
 def test_choice_options_are_edited_one_per_line(client, staff_of):
     shop = ShopFactory()
-    client.force_login(staff_of(shop))
+    client.force_login(staff_of(shop, role="admin"))
     rows = [
         {"kind": "nps", "text": "Recommend us?", "required": "on"},
         {"kind": "single", "text": "Fast enough?", "options": "fast | Fast | سریع\r\nToo slow | خیلی کند\r\n\r\n"},
@@ -82,7 +82,7 @@ def test_choice_options_are_edited_one_per_line(client, staff_of):
 )
 def test_a_question_with_a_mistake_is_refused_and_nothing_is_saved(client, staff_of, row, error):
     shop = ShopFactory()
-    client.force_login(staff_of(shop))
+    client.force_login(staff_of(shop, role="admin"))
 
     page = client.post("/admin/surveys/survey/add/", survey_form(shop, [row]))
 
@@ -93,7 +93,7 @@ def test_a_question_with_a_mistake_is_refused_and_nothing_is_saved(client, staff
 
 def test_the_live_preview_renders_unsaved_edits_as_the_customer_would_see_them(client, staff_of):
     survey = SurveyFactory(questions="standard", shop__brand_name="Golden Tea")
-    client.force_login(staff_of(survey.shop))
+    client.force_login(staff_of(survey.shop, role="admin"))
     data = survey_form(survey.shop, [
         {"kind": "nps", "text": "Would you tell a friend about us?", "text_fa": "ما را به دوستتان معرفی می‌کنید؟"},
         {"kind": "comment", "text": "What went wrong?", "show_from": "0", "show_to": "6"},
@@ -118,7 +118,7 @@ def test_the_live_preview_renders_unsaved_edits_as_the_customer_would_see_them(c
 
 def test_the_saved_survey_previews_without_javascript(client, staff_of):
     survey = SurveyFactory(questions="standard")
-    client.force_login(staff_of(survey.shop))
+    client.force_login(staff_of(survey.shop, role="admin"))
 
     change_page = client.get(f"/admin/surveys/survey/{survey.pk}/change/").content.decode()
     preview = client.get(f"/preview/survey/?survey={survey.pk}")
@@ -129,7 +129,7 @@ def test_the_saved_survey_previews_without_javascript(client, staff_of):
 
 def test_only_staff_of_the_shop_can_preview_its_survey(client, staff_of):
     survey = SurveyFactory()
-    client.force_login(staff_of(ShopFactory()))
+    client.force_login(staff_of(ShopFactory(), role="admin"))
 
     other_shops = client.get(f"/preview/survey/?survey={survey.pk}")
     client.logout()
@@ -138,3 +138,16 @@ def test_only_staff_of_the_shop_can_preview_its_survey(client, staff_of):
     assert other_shops.status_code == 404
     assert anonymous.status_code == 302
     assert "/admin/login/" in anonymous["Location"]
+
+
+def test_only_the_shops_admins_change_its_surveys(client, staff_of):
+    survey = SurveyFactory()
+    client.force_login(staff_of(survey.shop, role="manager"))
+
+    listing = client.get("/admin/surveys/survey/").content.decode()
+    change = client.get(f"/admin/surveys/survey/{survey.pk}/change/")
+    preview = client.get(f"/preview/survey/?survey={survey.pk}")
+
+    assert survey.name not in listing
+    assert change.status_code == 302  # the admin sends it away: not among the manager's rows
+    assert preview.status_code == 404

@@ -507,7 +507,7 @@ def test_admin_shows_the_webhook_url_and_only_the_shops_deliveries(client, shop,
     theirs = WebhookSource.objects.create(shop=ShopFactory(), platform="shopify", secret="x")
     WebhookDelivery.objects.create(source=shopify, delivery_id="mine-1", topic="orders/create")
     WebhookDelivery.objects.create(source=theirs, delivery_id="theirs-1", topic="orders/create")
-    client.force_login(staff_of(shop))
+    client.force_login(staff_of(shop, role="admin"))  # webhook secrets are shop settings
 
     source_page = client.get(f"/admin/surveys/webhooksource/{shopify.pk}/change/").content.decode()
     deliveries = client.get("/admin/surveys/webhookdelivery/").content.decode()

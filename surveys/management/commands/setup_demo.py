@@ -76,7 +76,8 @@ class Command(BaseCommand):
         group, _ = Group.objects.get_or_create(name="Shop staff")
         group.permissions.set(Permission.objects.filter(content_type__app_label__in=STAFF_APPS))
         user.groups.add(group)
-        Membership.objects.get_or_create(user=user, shop=shop, defaults={"role": Membership.Role.MANAGER})
+        # The demo user may do everything: work cases, read the numbers, change the shop's settings.
+        Membership.objects.update_or_create(user=user, shop=shop, defaults={"role": Membership.Role.ADMIN})
 
     def _history(self, shop: Shop, survey: Survey) -> None:
         """Two months of answered surveys, so the numbers and the report have something to show."""
