@@ -162,8 +162,9 @@ SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10, minimum=1, maximum=120)
 REDIS_URL = env_str("REDIS_URL")
 
 # --- Cache and rate limits ---------------------------------------------------------
-# Rate-limit counters must be shared by every web process: Redis when there is one.
-# Without it each process counts alone (fine for one machine in development).
+# Django's cache: Redis when there is one. (The answer page's rate limits count in Redis
+# directly, one round trip a request, see surveys/ratelimit.py; without Redis they use this
+# in-process cache, each process counting alone: fine for one machine in development.)
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "bazgasht"}

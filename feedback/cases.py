@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from feedback.models import CaseEvent, CaseNote, FollowUp
@@ -29,6 +29,16 @@ _MOVES = {
     Status.RESOLVED: {Status.IN_PROGRESS},  # reopened
     Status.NO_CONTACT: {Status.IN_PROGRESS},
 }
+
+
+def overdue_now(now: datetime) -> Q:
+    """Cases still waiting for their first contact after it was due."""
+    return Q(first_contact_at__isnull=True, due_at__lt=now) & ~Q(status__in=[Status.RESOLVED, Status.NO_CONTACT])
+
+
+def is_overdue(case: FollowUp, *, now: datetime) -> bool:
+    """The same rule for one case in hand."""
+    return not case.is_closed and case.first_contact_at is None and case.due_at is not None and case.due_at < now
 
 
 class CaseError(DomainError):

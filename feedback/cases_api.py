@@ -26,7 +26,6 @@ from feedback.cases import NOTE_MAX_LENGTH
 from feedback.export_views import csv_download, export_filename
 from feedback.models import CaseEvent, CaseNote, FollowUp
 from feedback.schemas import PeriodQuery
-from feedback.worklist import overdue_now
 from sentiment.models import AnswerTheme
 from surveys.errors import NotFound
 from surveys.models import Language, Membership, OrderLine, Shop
@@ -325,7 +324,7 @@ def _filtered(found: QuerySet[FollowUp], query: CaseQuery, *, now: datetime) -> 
     elif query.assignee:
         found = found.filter(assignee__username=query.assignee)
     if query.overdue is not None:
-        found = found.filter(overdue_now(now)) if query.overdue else found.exclude(overdue_now(now))
+        found = found.filter(cases.overdue_now(now)) if query.overdue else found.exclude(cases.overdue_now(now))
     if query.reason:
         # The JSON text with its quotes, so "detractor" does not match "silent_detractor".
         found = found.filter(reasons__icontains=f'"{query.reason.value}"')
@@ -414,7 +413,7 @@ def _case_out(case: FollowUp, *, now: datetime) -> dict[str, Any]:
         "reasons": case.reasons,
         "keywords": case.keywords,
         "due_at": case.due_at,
-        "overdue": exports.is_overdue(case, now=now),
+        "overdue": cases.is_overdue(case, now=now),
         "assignee": case.assignee.get_username() if case.assignee else None,
         "created_at": case.created_at,
         "first_contact_at": case.first_contact_at,

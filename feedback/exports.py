@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, QuerySet
 
+from feedback import cases
 from feedback.models import Answer, CaseNote, FollowUp, Response
 from sentiment.models import AnswerTheme
 from surveys.models import Language, Question, Shop
@@ -61,11 +62,6 @@ def themes_of(answers: Iterable[Answer]) -> list[AnswerTheme]:
 def theme_tags(answers: Iterable[Answer]) -> str:
     """ "delivery:negative;price:positive" """
     return ";".join(f"{theme.theme}:{theme.label}" for theme in themes_of(answers))
-
-
-def is_overdue(case: FollowUp, *, now: datetime) -> bool:
-    """Still waiting for the first contact after it was due (as feedback.worklist.overdue_now)."""
-    return not case.is_closed and case.first_contact_at is None and case.due_at is not None and case.due_at < now
 
 
 def answer_value(answer: Answer) -> str | int:
@@ -228,7 +224,7 @@ def case_rows(shop: Shop, found: QuerySet[FollowUp], *, now: datetime) -> Iterat
             ";".join(case.keywords),
             theme_tags(answers),
             _utc(case.due_at),
-            "yes" if is_overdue(case, now=now) else "no",
+            "yes" if cases.is_overdue(case, now=now) else "no",
             case.assignee.get_username() if case.assignee else "",
             _utc(case.first_contact_at),
             _utc(case.resolved_at),

@@ -13,6 +13,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from feedback.models import Answer, CaseEvent, FlagRules, FollowUp, Response
+from sentiment.persian import normalize
 from surveys.models import SCALES, Order, Question, Shop
 
 Reason = FollowUp.Reason
@@ -25,8 +26,6 @@ _SEVERITY = {
     Reason.KEYWORD: 2,
     Reason.REPEAT_LOW: 1,
 }
-# Letters that look the same but differ in Unicode: Arabic keyboards type ي and ك.
-_SAME_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "\u200c": " ", "\u200f": "", "\u200e": ""})
 
 
 @dataclass(frozen=True)
@@ -79,13 +78,16 @@ def judge(response: Response, rules: FlagRules) -> Verdict:
 
 
 def found_keywords(text: str, keywords: list[str]) -> list[str]:
-    """The keywords that occur in the text, matched without case, Arabic/Persian letter or ZWNJ differences."""
-    haystack = " ".join(normalise(text).split())
-    return [keyword for keyword in keywords if " ".join(normalise(keyword).split()) in haystack]
-
-
-def normalise(text: str) -> str:
-    return text.translate(_SAME_LETTERS).casefold()
+    """The keywords that occur in the text, matched as sentiment.persian.normalize spells them
+    (case, Arabic/Persian letters, ZWNJ); a phrase also when written without its spaces."""
+    words = normalize(text)
+    joined = words.replace(" ", "")
+    found = []
+    for keyword in keywords:
+        wanted = normalize(keyword).strip()
+        if wanted and (wanted.replace(" ", "") in joined if " " in wanted else wanted in words):
+            found.append(keyword)
+    return found
 
 
 def priority_for(severity: int, *, loyal: bool) -> int:

@@ -497,18 +497,7 @@ def nps_trend(
 ) -> list[Row[NpsTally]]:
     """NPS per period (and group) over answered NPS questions, placed by when the response was
     submitted; the whole periods covering `since` to `until` (days in the shop's time zone)."""
-    return _trend(
-        _scored_answers(shop, Question.Kind.NPS),
-        _NPS,
-        moment="submitted_at",
-        paths=_FROM_ANSWERS,
-        shop=shop,
-        since=since,
-        until=until,
-        period=period,
-        calendar=calendar,
-        by=by,
-    )
+    return _score_trend(shop, Question.Kind.NPS, _NPS, since, until, period, calendar, by)
 
 
 def csat_trend(
@@ -521,18 +510,7 @@ def csat_trend(
     by: Cut | None = None,
 ) -> list[Row[CsatTally]]:
     """CSAT (the share of 4s and 5s) per period and group over answered CSAT questions."""
-    return _trend(
-        _scored_answers(shop, Question.Kind.CSAT),
-        _CSAT,
-        moment="submitted_at",
-        paths=_FROM_ANSWERS,
-        shop=shop,
-        since=since,
-        until=until,
-        period=period,
-        calendar=calendar,
-        by=by,
-    )
+    return _score_trend(shop, Question.Kind.CSAT, _CSAT, since, until, period, calendar, by)
 
 
 def ces_trend(
@@ -545,18 +523,7 @@ def ces_trend(
     by: Cut | None = None,
 ) -> list[Row[CesTally]]:
     """CES (the mean of 1–7) per period and group over answered CES questions."""
-    return _trend(
-        _scored_answers(shop, Question.Kind.CES),
-        _CES,
-        moment="submitted_at",
-        paths=_FROM_ANSWERS,
-        shop=shop,
-        since=since,
-        until=until,
-        period=period,
-        calendar=calendar,
-        by=by,
-    )
+    return _score_trend(shop, Question.Kind.CES, _CES, since, until, period, calendar, by)
 
 
 def response_rate_trend(
@@ -575,6 +542,31 @@ def response_rate_trend(
         _RESPONSE_RATE,
         moment="sent_at",
         paths=_FROM_INVITATIONS,
+        shop=shop,
+        since=since,
+        until=until,
+        period=period,
+        calendar=calendar,
+        by=by,
+    )
+
+
+def _score_trend(
+    shop: Shop,
+    kind: str,
+    measure: _Measure[T],
+    since: date,
+    until: date,
+    period: Period,
+    calendar: Calendar,
+    by: Cut | None,
+) -> list[Row[T]]:
+    """A scale question's trend: its scored answers, placed by when the response was submitted."""
+    return _trend(
+        _scored_answers(shop, kind),
+        measure,
+        moment="submitted_at",
+        paths=_FROM_ANSWERS,
         shop=shop,
         since=since,
         until=until,

@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from feedback import cases
-from feedback.cases import NOTE_MAX_LENGTH, CaseError, cases_of
+from feedback.cases import NOTE_MAX_LENGTH, CaseError, cases_of, overdue_now
 from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
 from feedback.recovery import came_back
 from sentiment.models import AnswerTheme
@@ -181,11 +181,6 @@ def queue(user: User, filters: dict[str, Any], *, now: datetime) -> QuerySet[Fol
         .select_related("shop", "assignee", "response__customer", "response__invitation__order")
         .prefetch_related(_answers_prefetch())
     )
-
-
-def overdue_now(now: datetime) -> Q:
-    """Still waiting for the first contact after it was due."""
-    return Q(status__in=ACTIVE, first_contact_at__isnull=True, due_at__lt=now)
 
 
 def queue_summary(user: User, *, now: datetime) -> dict[str, int]:

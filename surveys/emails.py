@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from surveys.branding import brand_colours
-from surveys.localise import RTL_LANGUAGES, localise_digits
+from surveys.localise import localise_digits, text_direction
 from surveys.models import Invitation, Language
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -66,7 +66,7 @@ def build_invitation_email(
         "order_number": invitation.order.external_id,
         "reminder": reminder,
         "language": language,
-        "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
+        "direction": text_direction(language),
         **brand_colours(shop),
         "url": url,
         # The link once, the score appended: this runs for every email of a sweep.

@@ -13,7 +13,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from surveys import suppressions
-from surveys.emails import RTL_LANGUAGES, email_language
+from surveys.emails import email_language
+from surveys.localise import text_direction
 from surveys.models import Language
 from surveys.queries import invitations_with_token
 
@@ -46,6 +47,6 @@ def _page(
 ) -> HttpResponse:
     language = Language.PERSIAN if language == Language.PERSIAN else Language.ENGLISH
     suffix = f".{language}" if language != Language.ENGLISH else ""
-    context = {**context, "lang": language, "dir": "rtl" if language in RTL_LANGUAGES else "ltr"}
+    context = {**context, "lang": language, "dir": text_direction(language)}
     with translation.override(language):
         return render(request, f"surveys/{name}{suffix}.html", context, status=status)
