@@ -8,6 +8,7 @@ box was crushed" is positive about delivery and negative about packaging.
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from sentiment import engine
 from sentiment.persian import normalize
@@ -69,6 +70,18 @@ class Vocabulary:
 
 def vocabulary(extra: dict[str, dict[str, list[str]]] | None = None) -> Vocabulary:
     """The built-in themes plus a shop's own (`{"name": {"en": [...], "fa": [...]}}`)."""
+    if not extra:
+        return _built_in_vocabulary()
+    return _vocabulary(extra)
+
+
+@cache
+def _built_in_vocabulary() -> Vocabulary:
+    # Most shops add no themes: their words are compiled once a process, not once a comment.
+    return _vocabulary({})
+
+
+def _vocabulary(extra: dict[str, dict[str, list[str]]]) -> Vocabulary:
     merged: dict[str, dict[str, list[str]]] = {name: {**words} for name, words in BUILT_IN.items()}
     for name, words in (extra or {}).items():
         entry = merged.setdefault(name, {"en": [], "fa": []})
