@@ -12,13 +12,17 @@ plain-fact complaints, so the binary convention counts them as negative.
 
 English (`ENGLISH_VERSION`): z = bias + the weights in `ENGLISH_WEIGHTS` times
   textblob   TextBlob's pattern polarity (-1..1)
-  vader      VADER's compound score (-1..1)
   vader_neg  VADER's share of negative words (0..1): in a review a complaint outweighs praise
-  customer   the project's customer lexicon (`sentiment.english`: faults, returns, delivery,
-             "I wish", "save your money", with negation, intensifiers and "but"), its balance
-             s = positive − negative squashed as s/√(s²+4)
+  reading    the project's own reading (`sentiment.english`) of VADER's word list, with the
+             project's overrides (`lexicons/en_vader_overrides.tsv`), under the customer
+             lexicon (`lexicons/en_customer.tsv`: faults, returns, support lines, "sent it
+             back", "no longer", "would be nice", "can't complain" ...), with its own rules
+             for negation ("no problems" is praise), "but", "too", wishes and intensifiers;
+             its balance s squashed as s/√(s²+15), VADER's constant
   negation   negators that reach no sentiment word ("it doesn't turn on"), up to 3
   question   question marks, up to 2
+(VADER's compound score is not an input any more: the reading reads the same words with
+better negation, and beside it the compound score's weight came out negative.)
 
 Persian (`PERSIAN_VERSION`): `sentiment.persian` reads the comment (normalisation, negated
 verbs, emphasis, contrast, the project's lexicon and emoji); z = bias + the weights in
@@ -32,8 +36,17 @@ decimals. English: VADER's Amazon snippets (|mean| ≥ 0.2, 3,321) and UCI Amazo
 (1,000); Persian: SnappFood (6,300) and SentiPers without its neutral class (3,152).
 `manage.py sentiment_eval FILE --fit-on FILES` refits and prints them, and fitted on one
 set and measured on the other they do about as well (macro-F1, shipped → cross-set):
-VADER snippets 0.772 → 0.768, UCI 0.910 → 0.902, SnappFood 0.804 → 0.788,
-SentiPers 0.751 → 0.748.
+VADER snippets 0.793 → 0.788, UCI 0.919 → 0.917, SnappFood 0.804 → 0.788,
+SentiPers 0.751 → 0.748. Only the six English weights are fitted; the lexicons' valences
+and the reading's rules (negation reach, "but" factors) are written down, not fitted. The
+lexicon entries were written from general knowledge of shop and product reviews and
+checked on the development sets. While they were written, the mistakes read were (after a
+first sample of a few hundred from the whole set) those on the VADER snippets of
+even-numbered reviews; the odd-numbered reviews were otherwise only measured. With weights
+fitted on the even half and UCI, the even half went from 0.766 to 0.795 macro-F1 and the
+odd half from 0.777 to 0.785: the honest guess for new text of that kind is the smaller
+gain (`bench/english_fit.py` prints these figures). Also chosen on those sets, from few
+options: the reading's squashing constant (VADER's 15, against 4) and zeroing VADER's "no".
 
 Mixed comments (a Persian comment naming an English product, say) are read by both
 analyzers and their z averaged by how many words each script has.
@@ -48,8 +61,9 @@ from textblob.en import sentiment as pattern_sentiment
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from sentiment import english, persian
+from sentiment.lexicons import load_lexicon
 
-ENGLISH_VERSION = "en-textblob-vader-1"
+ENGLISH_VERSION = "en-textblob-vader-2"
 PERSIAN_VERSION = "fa-lexicon-1"
 TEXTBLOB_VERSION = "textblob-0.20"
 VADER_VERSION = "vader-3.3"
@@ -62,13 +76,12 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 NEUTRAL_BAND = 0.2
 
 ENGLISH_WEIGHTS = {
-    "bias": -0.23,
-    "textblob": 1.98,
-    "vader": 3.10,
-    "vader_neg": -2.31,
-    "customer": 3.82,
-    "negation": -0.87,
-    "question": -0.97,
+    "bias": -0.18,
+    "textblob": 1.37,
+    "vader_neg": -2.21,
+    "reading": 5.31,
+    "negation": -1.06,
+    "question": -0.88,
 }
 PERSIAN_WEIGHTS = {
     "bias": 0.57,
@@ -78,8 +91,14 @@ PERSIAN_WEIGHTS = {
     "question": -0.51,
 }
 
+# VADER as published, for the "VADER alone" baseline; and VADER with the project's overrides
+# (`lexicons/en_vader_overrides.tsv`: "support", "save", "promised" ... are not praise in
+# shop feedback) for the English analyzer, whose reader also reads VADER's word list.
+_VADER_AS_PUBLISHED = SentimentIntensityAnalyzer()
 _VADER = SentimentIntensityAnalyzer()
-_VADER_WORDS = frozenset(_VADER.lexicon)
+_VADER.lexicon = {**_VADER.lexicon, **load_lexicon("en_vader_overrides.tsv")}
+_READING_LEXICON = english.with_general_words(_VADER.lexicon)
+_VADER_ALPHA = 15.0  # the reading reads VADER's words, so it is squashed as VADER squashes them
 
 
 @dataclass(frozen=True)
@@ -139,7 +158,7 @@ def analyze_textblob(text: str) -> Sentiment:
 
 def analyze_vader(text: str) -> Sentiment:
     """VADER's compound score alone, uncalibrated: a baseline to measure against."""
-    scores = _VADER.polarity_scores(text)
+    scores = _VADER_AS_PUBLISHED.polarity_scores(text)
     return _raw(scores["compound"], scores["neu"] < 1.0, text, VADER_VERSION)
 
 
@@ -150,17 +169,14 @@ def english_features(text: str) -> tuple[dict[str, float], bool]:
     """The English combination's inputs, and whether any of them found something."""
     polarity, subjectivity = _textblob(text)
     vader = _VADER.polarity_scores(text)
-    cues = english.read_cues(text, sentiment_words=_VADER_WORDS)
-    balance = cues.positive - cues.negative
+    cues = english.read_cues(text, lexicon=_READING_LEXICON)
     found = bool(
-        polarity or subjectivity or vader["neu"] < 1.0 or cues.matches or cues.bare_negations
-        or cues.questions
-    )  # fmt: skip
+        polarity or subjectivity or vader["neu"] < 1.0 or cues.matches or cues.bare_negations or cues.questions
+    )
     features = {
         "textblob": polarity,
-        "vader": vader["compound"],
         "vader_neg": vader["neg"],
-        "customer": _squash(balance),
+        "reading": _squash(cues.balance, alpha=_VADER_ALPHA),
         "negation": min(cues.bare_negations, 3),
         "question": min(cues.questions, 2),
     }
@@ -208,9 +224,10 @@ def log_odds(features: dict[str, float], weights: dict[str, float]) -> float:
     return weights["bias"] + sum(weights[name] * value for name, value in features.items())
 
 
-def _squash(total: float) -> float:
-    """A sum of valences onto -1..1, as VADER does with its compound score."""
-    return total / math.sqrt(total * total + 4)
+def _squash(total: float, *, alpha: float = 4.0) -> float:
+    """A sum of valences onto -1..1, as VADER does with its compound score (VADER's alpha
+    is 15, for sums of its -4..4 valences)."""
+    return total / math.sqrt(total * total + alpha)
 
 
 # --- results ---------------------------------------------------------------------------------

@@ -1,22 +1,33 @@
-"""What the general English lexicons miss in shop feedback, in plain Python.
+"""Reading an English comment word by word, in plain Python.
 
-TextBlob and VADER are imported in `sentiment.engine` only. This module reads the project's
-own customer-review lexicon (`lexicons/en_customer.tsv`: faults, returns, delivery, and the
-wishes and warnings that mean something is wrong), with negation ("not sturdy", "no
-complaints"), intensifiers ("very", "slightly") and "but" ("nice, but it broke"), and
-counts what a complaint looks like when it has no sentiment word at all: a negated verb
-("it doesn't turn on"), a question.
+TextBlob and VADER are imported in `sentiment.engine` only; it hands this module VADER's
+word list (with the project's overrides) to read under the project's customer-review
+lexicon (`lexicons/en_customer.tsv`: faults, returns, support lines, delivery, and the
+wishes and warnings that mean something is wrong), whose reading of a term wins. VADER's
+own rules miss much of how a customer writes, so the reading applies its own:
+
+- a negator reaches NEGATION_SCOPE words, stops at the end of a clause and goes on past
+  "or" ("not slow or noisy"); "no" is a negator, not a negative word, so "I have had no
+  real problems with it" is praise; "refused to" and "failed to" negate what follows;
+  a phrase that starts with a negator ("no complaints", "can't go wrong") is read whole;
+- what a negator turns round is kept apart (`negated_positive`, `negated_negative`) and
+  counted milder than the word itself ("not good" is milder than "bad");
+- praise after "would", "could", "should", "might" or "wish" in the same clause is what the
+  product lacks ("a bigger screen would have been nice"): kept apart as `wanted`, it does
+  not count as praise;
+- "too" before a word is a complaint ("too small"), and so is "back" a few words after
+  "sent", "took", "returned" ("sent the unit back");
+- intensifiers scale the word after them; after the last "but" or "however" the writer
+  says what they mean;
+- a negator that reaches no sentiment word ("it doesn't turn on") and a question are
+  counted: complaints with no sentiment word at all.
 """
 
 import re
-from collections.abc import Container
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sentiment.lexicons import load_lexicon
-
-LEXICON = load_lexicon("en_customer.tsv")
-_LONGEST_TERM = max(term.count(" ") + 1 for term in LEXICON)
-_PHRASE_STARTS = frozenset(term.split()[0] for term in LEXICON if " " in term)
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z]+)*|[.,;:!?()]")
 _CLAUSE_END = frozenset(".,;:!?()")
@@ -34,16 +45,71 @@ NEGATION_SCOPE = 3
 NEGATED_POSITIVE = -0.7
 NEGATED_NEGATIVE = -0.5
 # After "but" the writer says what they mean: "good sound but it broke in a week".
+CONTRAST = frozenset(["but", "however"])
 BEFORE_BUT, AFTER_BUT = 0.5, 1.5
+# Praise after these is a wish: "a zoom would be nice", "it should feel more solid".
+COUNTERFACTUAL = frozenset(["would", "could", "should", "might", "wish", "wished", "i'd", "you'd", "it'd", "we'd"])
+TOO = -1.0  # "too" before a word: "too small", "too loud"
+# "Sent the unit back", "took it back to the store": "back" after one of these verbs.
+SENDING = frozenset(["send", "sent", "sending", "return", "returned", "returning", "take", "took", "taking", "ship"])
+SENDING |= frozenset(["shipped", "bring", "brought", "mail", "mailed"])
+SENT_BACK = -2.0
+_SENDING_REACH = 4  # words between the verb and "back"
+# VADER's valences run -4..4, the customer lexicon's -3..3.
+GENERAL_SCALE = 0.75
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Terms (a word or a phrase of a few words) and their valences, -3..3, ready to match."""
+
+    valences: dict[str, float]
+    longest: int  # words in the longest phrase
+    phrase_starts: frozenset[str]
+
+    @classmethod
+    def of(cls, valences: dict[str, float]) -> "Lexicon":
+        return cls(
+            valences=valences,
+            longest=max((term.count(" ") + 1 for term in valences), default=1),
+            phrase_starts=frozenset(term.split()[0] for term in valences if " " in term),
+        )
+
+
+CUSTOMER_TERMS = load_lexicon("en_customer.tsv")
+
+
+def with_general_words(general: Mapping[str, float]) -> Lexicon:
+    """The customer lexicon over a general one (VADER's, -4..4): where both have a term the
+    customer lexicon's reading of it wins."""
+    valences = {
+        word: value * GENERAL_SCALE
+        for word, value in general.items()
+        if value and _TOKEN.fullmatch(word) and not is_negator(word)  # VADER lists "no" as a negative word
+    }
+    valences.update(CUSTOMER_TERMS)
+    return Lexicon.of(valences)
+
+
+CUSTOMER = Lexicon.of(dict(CUSTOMER_TERMS))
 
 
 @dataclass(frozen=True)
 class Cues:
-    positive: float  # sums of the customer lexicon's valences, negation and intensity applied
+    positive: float  # sums of valences, intensity and "but" applied, neither negated nor wished for
     negative: float
+    negated_positive: float  # "not good", "doesn't work well"
+    negated_negative: float  # "no problems", "not bad", "never had an issue"
+    wanted: float  # praise after would / could / should / wish: what the product lacks
     bare_negations: int  # negators with no sentiment word in reach: "it doesn't turn on"
     questions: int
-    matches: int  # customer-lexicon terms found
+    matches: int  # lexicon terms found
+
+    @property
+    def balance(self) -> float:
+        """Positive minus negative, what negation turned round counted as turned."""
+        turned = NEGATED_POSITIVE * self.negated_positive - NEGATED_NEGATIVE * self.negated_negative
+        return self.positive - self.negative + turned
 
 
 def tokenize(text: str) -> list[str]:
@@ -65,58 +131,78 @@ def is_negator(token: str) -> bool:
     return token in NEGATORS or token.endswith("n't")
 
 
-def read_cues(text: str, *, sentiment_words: Container[str] = frozenset()) -> Cues:
-    """Score `text` with the customer lexicon; `sentiment_words` are other lexicons' words,
-    so a negator that reaches one of them is not counted as a bare negation."""
+# "It refused to play", "failed to charge": a negator when "to" follows ("refused to die" is praise).
+_NEGATING_VERBS = frozenset(["refuse", "refuses", "refused", "fail", "fails", "failed"])
+# "Not difficult or slow", "no scratches nor dents": the negation goes on past these.
+_NEGATION_GOES_ON = frozenset(["or", "nor"])
+
+
+def read_cues(text: str, *, lexicon: Lexicon = CUSTOMER) -> Cues:
+    """Read `text` with `lexicon` (by default the customer lexicon alone)."""
     tokens = tokenize(text)
-    but_at = max((i for i, word in enumerate(tokens) if word == "but"), default=-1)
-    positive = negative = 0.0
+    valences = lexicon.valences
+    but_at = max((i for i, token in enumerate(tokens) if token in CONTRAST), default=-1)
+    sums = {"positive": 0.0, "negative": 0.0, "negated_positive": 0.0, "negated_negative": 0.0, "wanted": 0.0}
     matches = bare = 0
     negated_until = -1  # index of the last token a negator reaches
     negation_found_word = True
+    wishing = False  # a counterfactual earlier in this clause
     i = 0
     while i < len(tokens):
-        token = tokens[i]
-        if token in _CLAUSE_END:
+        word = tokens[i]
+        if word in _CLAUSE_END:
             if not negation_found_word:
                 bare += 1
                 negation_found_word = True
-            negated_until = -1
+            negated_until, wishing = -1, False
             i += 1
             continue
-        term, length = _match(tokens, i)
-        if term is None and is_negator(token):
-            if not negation_found_word:
-                bare += 1
-            negated_until, negation_found_word = i + NEGATION_SCOPE, False
-            i += 1
-            continue
-        if term is not None:
-            value = LEXICON[term]
-            booster = BOOSTERS.get(tokens[i - 1], 1.0) if i else 1.0
-            value *= booster
-            if i <= negated_until:
-                value *= NEGATED_POSITIVE if value > 0 else NEGATED_NEGATIVE
-                negation_found_word = True
-            if but_at >= 0:
-                value *= AFTER_BUT if i > but_at else BEFORE_BUT
-            if value > 0:
-                positive += value
+        if i <= negated_until and word in _NEGATION_GOES_ON:
+            negated_until = i + NEGATION_SCOPE
+        negating_verb = word in _NEGATING_VERBS and i + 1 < len(tokens) and tokens[i + 1] == "to"
+        term, length = (None, 1) if negating_verb else _match(tokens, i, lexicon)
+        if term is None:
+            if negating_verb or is_negator(word):
+                if not negation_found_word:
+                    bare += 1
+                negated_until, negation_found_word = i + NEGATION_SCOPE, False
+            elif word in COUNTERFACTUAL:
+                wishing = True
+            elif word in CONTRAST:
+                wishing = False
+            if word == "too" and i + 1 < len(tokens) and tokens[i + 1] not in _CLAUSE_END:
+                value = TOO
+            elif word == "back" and any(verb in SENDING for verb in tokens[max(0, i - _SENDING_REACH) : i]):
+                value = SENT_BACK
             else:
-                negative -= value
-            matches += 1
-        elif i <= negated_until and token in sentiment_words:
+                i += 1
+                continue
+        else:
+            value = valences[term]
+        value *= BOOSTERS.get(tokens[i - 1], 1.0) if i else 1.0
+        if but_at >= 0:
+            value *= AFTER_BUT if i > but_at else BEFORE_BUT
+        matches += 1
+        if i <= negated_until:
             negation_found_word = True
+            negated_until = max(negated_until, i + length + 1)  # an "or" just after goes on negating
+            sums["negated_positive" if value > 0 else "negated_negative"] += abs(value)
+        elif wishing and value > 0:
+            sums["wanted"] += value
+        elif value > 0:
+            sums["positive"] += value
+        else:
+            sums["negative"] -= value
         i += length
     if not negation_found_word:
         bare += 1
-    return Cues(positive=positive, negative=negative, bare_negations=bare, questions=text.count("?"), matches=matches)
+    return Cues(**sums, bare_negations=bare, questions=text.count("?"), matches=matches)
 
 
-def _match(tokens: list[str], start: int) -> tuple[str | None, int]:
-    longest = min(_LONGEST_TERM, len(tokens) - start) if tokens[start] in _PHRASE_STARTS else 1
+def _match(tokens: list[str], start: int, lexicon: Lexicon) -> tuple[str | None, int]:
+    longest = min(lexicon.longest, len(tokens) - start) if tokens[start] in lexicon.phrase_starts else 1
     for length in range(longest, 0, -1):
         term = " ".join(tokens[start : start + length])
-        if term in LEXICON:
+        if term in lexicon.valences:
             return term, length
     return None, 1

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from django.utils.translation import gettext_lazy as _
+
 from sentiment import engine
 from sentiment.persian import normalize
 
@@ -126,3 +128,20 @@ def _mentions(clause: str, theme: str, words: Vocabulary) -> bool:
     # A single word must start a word (suffixes such as ها، تر، ی may follow); a compound is
     # looked for with the clause's spaces taken out too.
     return any((word in joined) if compound else (f" {word}" in persian) for word, compound in words.persian[theme])
+
+
+_LABELS = {
+    "delivery": _("Delivery"),
+    "price": _("Price"),
+    "quality": _("Quality"),
+    "packaging": _("Packaging"),
+    "support": _("Support"),
+    "installation": _("Installation"),
+    "warranty_returns": _("Warranty and returns"),
+    "website_checkout": _("Website and checkout"),
+}
+
+
+def theme_label(name: str) -> str:
+    """A theme as people read it, in the active language; a shop's own theme by its name."""
+    return str(_LABELS.get(name, name.replace("_", " ").capitalize()))

@@ -30,6 +30,11 @@ def test_detect_language_by_which_script_has_more_words(text, language):
         ("It doesn't turn on.", "negative"),
         ("Not bad at all, no complaints.", "positive"),
         ("I wish it had a longer cable.", "negative"),
+        ("I have had no real problems with it.", "positive"),
+        ("It is not slow or noisy.", "positive"),
+        ("Too small and too loud.", "negative"),
+        ("We sent it back.", "negative"),
+        ("Thanks for nothing.", "negative"),
     ],
 )
 def test_analyze_labels_clear_english_comments(text, label):
@@ -77,6 +82,13 @@ def test_analyze_reads_both_parts_of_a_mixed_comment():
 def test_analyze_reads_emoji_alone():
     assert analyze("👍👍").label == "positive"
     assert analyze("😡").label == "negative"
+
+
+def test_english_reads_vader_with_the_projects_overrides_and_the_baseline_without():
+    text = "I had to call tech support twice and they promised a fix."
+
+    assert engine.analyze_vader(text).label == "positive"  # VADER as published: "support", "promised" are praise
+    assert engine.analyze_english(text).label == "negative"
 
 
 def test_textblob_and_vader_alone_see_nothing_in_persian():

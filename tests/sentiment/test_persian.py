@@ -95,7 +95,7 @@ def test_words_that_only_look_like_sentiment_are_not_read_alone():
 
 
 def test_lexicons_say_whose_work_they_are():
-    for name in ("fa_customer.tsv", "en_customer.tsv", "emoji.tsv"):
+    for name in ("fa_customer.tsv", "en_customer.tsv", "en_vader_overrides.tsv", "emoji.tsv"):
         assert load_lexicon(name)
         header = (Path(lexicons.__file__).parent / name).read_text(encoding="utf-8")[:800]
         assert "Bazgasht's own work" in header

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from feedback.models import Answer
-from sentiment import domain, themes
+from sentiment import domain, engine, themes
 from sentiment.models import AnswerTheme, LearnedModel, SentimentScore, Theme
 from sentiment.tasks import retrain_shop_models
 from tests.factories import ResponseFactory, SurveyFactory
@@ -121,5 +121,5 @@ def test_rescoring_history_reports_what_changed(capsys):
     assert "Re-scored 1 comments; 1 read differently now." in output.out
     assert "1/1 comments" in output.err
     score = SentimentScore.objects.get(answer=answer)
-    assert (score.label, score.analyzer) == ("negative", "en-textblob-vader-1")
+    assert (score.label, score.analyzer) == ("negative", engine.ENGLISH_VERSION)
     assert Answer.objects.get(pk=answer.pk).themes.filter(theme="quality").exists()
