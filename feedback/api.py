@@ -49,13 +49,15 @@ def get_nps_trend(request: HttpRequest, query: Query[TrendQuery]) -> list[Row[Np
 
 @router.get("/metrics/csat/trend", response=list[CsatRowOut])
 def get_csat_trend(request: HttpRequest, query: Query[TrendQuery]) -> list[Row[CsatTally]]:
-    """CSAT per period: the percentage of 4s and 5s over answered CSAT questions."""
+    """CSAT per period: the percentage of 4s and 5s over answered CSAT questions, with its 95%
+    interval (Wilson) and whether it changed significantly since the period before."""
     return metrics.csat_trend(request.auth, **_trend_options(request.auth, query))  # type: ignore[attr-defined]
 
 
 @router.get("/metrics/ces/trend", response=list[CesRowOut])
 def get_ces_trend(request: HttpRequest, query: Query[TrendQuery]) -> list[Row[CesTally]]:
-    """CES per period: the mean of 1–7 over answered CES questions."""
+    """CES per period: the mean of 1–7 over answered CES questions, with its 95% margin (Student's
+    t) and whether it changed significantly since the period before (Welch's t-test)."""
     return metrics.ces_trend(request.auth, **_trend_options(request.auth, query))  # type: ignore[attr-defined]
 
 

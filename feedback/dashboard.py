@@ -4,8 +4,9 @@ and the NPS trend drawn as an inline SVG.
 Every number is counted by feedback.metrics and feedback.recovery, one aggregate query each,
 however many periods or groups the range has. Here the period tallies are only added up into
 the range's, laid out as a chart and written as text. The page says how sure each number is:
-NPS with its 95% margin and denominator, a change called significant only when the test says
-so, periods without answers drawn as gaps, and a period that is not over marked "so far".
+NPS with its 95% margin, CSAT and CES with their 95% intervals, each with its denominator; a
+change from the period before called significant only when the test says so, periods without
+answers drawn as gaps, and a period that is not over marked "so far".
 """
 
 import math
@@ -16,8 +17,9 @@ from typing import Any
 
 import jdatetime
 from django import forms
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -36,7 +38,9 @@ from feedback.metrics import (
     Row,
     Span,
     TooManyPeriods,
+    ces_changed_significantly,
     ces_trend,
+    csat_changed_significantly,
     csat_trend,
     nps_changed_significantly,
     nps_trend,
@@ -324,6 +328,99 @@ def change_of(row: Row[NpsTally]) -> Change | None:
 
 
 @dataclass(frozen=True)
+class ScoreChange:
+    """CSAT's or CES's latest period with answers against the period before, as NPS's is told."""
+
+    period: str  # "Nov 2026"
+    so_far: bool
+    value: str  # as the card shows it: "80%", "5.2"
+    previous_period: str
+    previous_value: str  # "—" without answers
+    direction: str  # up, down or same
+    amount: str  # "10 points", "0.4"
+    # None: too few answers in one of the two to compare (none for CSAT, fewer than two for CES).
+    significant: bool | None
+
+    @property
+    def state(self) -> str:
+        if self.significant is None:
+            return "none"
+        return "significant" if self.significant else "not-significant"
+
+    @property
+    def badge(self) -> str:
+        if self.significant is None:
+            return "Nothing to compare"
+        return Change(direction=self.direction, points=0, significant=self.significant).badge
+
+    @property
+    def words(self) -> str:
+        if self.significant is None:
+            return f"{self.previous_period} had too few answers to compare with"
+        moved = "about the same" if self.direction == "same" else f"{self.direction} {self.amount}"
+        verdict = "a significant change" if self.significant else "within chance, not a significant change"
+        return f"{moved}: {verdict}"
+
+
+def _direction(difference: float) -> str:
+    return "up" if difference > 0 else "down" if difference < 0 else "same"
+
+
+def _latest_with_answers(rows: Sequence[Row[Any]]) -> int | None:
+    return next((index for index in reversed(range(len(rows))) if rows[index].tally.responses), None)
+
+
+def csat_change(
+    rows: Sequence[Row[CsatTally]], names: Sequence[str], lead_name: str, *, now: datetime
+) -> ScoreChange | None:
+    """The latest period with CSAT answers against the one before; None without any answers.
+    `names` are the rows' periods in words, `lead_name` the period before the first row's."""
+    index = _latest_with_answers(rows)
+    if index is None:
+        return None
+    row = rows[index]
+    # The difference of the whole percentages shown, so the reader's subtraction agrees.
+    points = whole(row.tally.score or 0) - whole(row.previous.score or 0)
+    return ScoreChange(
+        period=names[index],
+        so_far=row.span.end > now,
+        value=percent(row.tally.score),
+        previous_period=names[index - 1] if index else lead_name,
+        previous_value=percent(row.previous.score),
+        direction=_direction(points),
+        amount=f"{abs(points)} point{'s' if abs(points) != 1 else ''}",
+        significant=csat_changed_significantly(row.tally, row.previous),
+    )
+
+
+def ces_change(
+    rows: Sequence[Row[CesTally]], names: Sequence[str], lead_name: str, *, now: datetime
+) -> ScoreChange | None:
+    """The latest period with CES answers against the one before; None without any answers."""
+    index = _latest_with_answers(rows)
+    if index is None:
+        return None
+    row = rows[index]
+    shown, previous = mean_text(row.tally.score), mean_text(row.previous.score)
+    difference = float(shown) - float(previous) if row.previous.score is not None else 0.0
+    return ScoreChange(
+        period=names[index],
+        so_far=row.span.end > now,
+        value=shown,
+        previous_period=names[index - 1] if index else lead_name,
+        previous_value=previous,
+        direction=_direction(round(difference, 1)),
+        amount=f"{abs(difference):.1f}",
+        significant=ces_changed_significantly(row.tally, row.previous),
+    )
+
+
+def mean_text(value: float | None) -> str:
+    """A CES mean as the card shows it: one decimal."""
+    return "—" if value is None else f"{value:.1f}"
+
+
+@dataclass(frozen=True)
 class NpsFigure:
     """An NPS written out: score, margin, denominator and the three shares."""
 
@@ -513,7 +610,7 @@ def nps_axis(lowest: float, highest: float) -> tuple[int, int, int]:
     return -100, 100, 50
 
 
-def _runs(indexes: list[int]) -> list[list[int]]:
+def consecutive_runs(indexes: list[int]) -> list[list[int]]:
     """Consecutive indexes together: [1, 2, 4] → [[1, 2], [4]]."""
     runs: list[list[int]] = []
     for index in indexes:
@@ -552,7 +649,7 @@ def nps_chart(
         return PAD_TOP + (high - value) / (high - low) * (bottom - PAD_TOP)
 
     bands, whiskers, polylines = [], [], []
-    for run in _runs(answered):
+    for run in consecutive_runs(answered):
         if len(run) == 1:
             _, lower, upper = bounds[run[0]]
             whiskers.append(Whisker(x=x(run[0]), top=y(upper), bottom=y(lower), width=max(2.0, min(6.0, step / 2))))
@@ -582,7 +679,7 @@ def nps_chart(
         )
     empty = [index for index, row in enumerate(rows) if not row.tally.responses]
     gaps = []
-    for run in _runs(empty):
+    for run in consecutive_runs(empty):
         first, last = lines[run[0]].name, lines[run[-1]].name
         title = f"No answers: {first}" if len(run) == 1 else f"No answers: {first} to {last}"
         gaps.append(
@@ -632,6 +729,9 @@ class Dashboard:
     latest_previous_name: str
     csat: CsatTally
     ces: CesTally
+    # The latest period with answers against the one before, as for NPS.
+    csat_change: ScoreChange | None
+    ces_change: ScoreChange | None
     rate: ResponseRate
     recovery: Recovery
     periods: list[PeriodLine]
@@ -648,8 +748,20 @@ class Dashboard:
         return percent(self.csat.score)
 
     @property
+    def csat_interval(self) -> str:
+        """The range's 95% interval (Wilson): "62–85%"."""
+        interval = self.csat.interval
+        return "" if interval is None else f"{whole(interval[0])}–{whole(interval[1])}%"
+
+    @property
     def ces_text(self) -> str:
-        return "—" if self.ces.score is None else f"{self.ces.score:.1f}"
+        return mean_text(self.ces.score)
+
+    @property
+    def ces_margin(self) -> str:
+        """The range's 95% margin of the mean (Student's t): "±0.4"; none below two answers."""
+        margin = self.ces.margin_of_error
+        return "" if margin is None else f"±{margin:.1f}"
 
     @property
     def few_csat(self) -> bool:
@@ -713,6 +825,8 @@ def dashboard_of(shop: Shop, choices: Choices, *, now: datetime) -> Dashboard:
     nps_rows = nps_trend(shop, **window)
     csat_rows = csat_trend(shop, **window)
     ces_rows = ces_trend(shop, **window)
+    names = [period_name(span, period=period, calendar=calendar) for span in spans]
+    lead_name = period_name(_span_before(spans[0], choices, shop), period=period, calendar=calendar)
     rate_rows = response_rate_trend(shop, **window)
     cases = recovery(shop.pk, since=spans[0].start, until=spans[-1].end)
     groups = groups_of(nps_trend(shop, **window, by=choices.cut)) if choices.cut else None
@@ -746,6 +860,8 @@ def dashboard_of(shop: Shop, choices: Choices, *, now: datetime) -> Dashboard:
         latest_previous_name=latest_previous_name,
         csat=csat_total(row.tally for row in csat_rows),
         ces=ces_total(row.tally for row in ces_rows),
+        csat_change=csat_change(csat_rows, names, lead_name, now=now),
+        ces_change=ces_change(ces_rows, names, lead_name, now=now),
         rate=rate_total(row.tally for row in rate_rows),
         recovery=cases,
         periods=periods,
@@ -763,14 +879,24 @@ def _span_before(span: Span, choices: Choices, shop: Shop) -> Span:
 # --- The view ----------------------------------------------------------------------------------
 
 
+def shops_read_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Shop]:
+    """The shops whose numbers a user may read: staff who are a shop's manager or admin (or a
+    superuser). The page lets in just these; the top bar links to it for just these."""
+    if not isinstance(user, User) or not user.is_staff:
+        return Shop.objects.none()
+    return shops_of(user, roles=READS_NUMBERS)
+
+
+def may_read_numbers(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return shops_read_by(user).exists()
+
+
 @require_GET
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     """Managers and shop admins only: agents get a 403, and another shop's slug is a 404."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), login_url=reverse("login"))
-    assert isinstance(request.user, User)
-    user = request.user
-    shops = list(shops_of(user, roles=READS_NUMBERS).order_by("name", "pk")) if user.is_staff else []
+    shops = list(shops_read_by(request.user).order_by("name", "pk"))
     if not shops:
         return render(request, "work/dashboard.html", {"forbidden": True}, status=403)
     slug = request.GET.get("shop", "")

@@ -12,6 +12,8 @@ from feedback.metrics import (
     Period,
     ResponseRate,
     Row,
+    ces_changed_significantly,
+    csat_changed_significantly,
     nps_changed_significantly,
 )
 
@@ -27,11 +29,15 @@ class NpsOut(Schema):
     detractors: int
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+
 class PeriodQuery(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    since: date | None = None
-    until: date | None = None
+    # Bounded, so the calendars' arithmetic never leaves its range (the Jalali calendar starts in 622).
+    since: date | None = Field(None, ge=EARLIEST, le=LATEST)
+    until: date | None = Field(None, ge=EARLIEST, le=LATEST)
 
     @model_validator(mode="after")
     def _ordered(self) -> "PeriodQuery":
@@ -99,29 +105,68 @@ class CsatRowOut(TrendRowOut):
     responses: int = Field(..., alias="tally.responses", description="The denominator: answered CSAT questions.")
     satisfied: int = Field(..., alias="tally.satisfied", description="Answers of 4 or 5.")
     csat: float | None = Field(..., description="Percent satisfied.")
+    csat_low: float | None = Field(..., description="The 95% interval's lower end, percent (Wilson score interval).")
+    csat_high: float | None = Field(..., description="The 95% interval's upper end, percent.")
     previous_csat: float | None
+    changed_significantly: bool | None = Field(
+        ...,
+        description="Whether the change from the period before is beyond chance (two-proportion z-test, 95%); "
+        "null if either period has no answers.",
+    )
 
     @staticmethod
     def resolve_csat(row: Row[CsatTally]) -> float | None:
         return _rounded(row.tally.score)
 
     @staticmethod
+    def resolve_csat_low(row: Row[CsatTally]) -> float | None:
+        interval = row.tally.interval
+        return None if interval is None else _rounded(interval[0])
+
+    @staticmethod
+    def resolve_csat_high(row: Row[CsatTally]) -> float | None:
+        interval = row.tally.interval
+        return None if interval is None else _rounded(interval[1])
+
+    @staticmethod
     def resolve_previous_csat(row: Row[CsatTally]) -> float | None:
         return _rounded(row.previous.score)
+
+    @staticmethod
+    def resolve_changed_significantly(row: Row[CsatTally]) -> bool | None:
+        return csat_changed_significantly(row.tally, row.previous)
 
 
 class CesRowOut(TrendRowOut):
     responses: int = Field(..., alias="tally.responses", description="The denominator: answered CES questions.")
     ces: float | None = Field(..., description="The mean score, 1 (very difficult) to 7 (very easy).")
+    margin_of_error: float | None = Field(
+        ...,
+        description="95% margin of the mean, Student's t: the interval is ces ± this (within 1–7); "
+        "null below two answers.",
+    )
     previous_ces: float | None
+    changed_significantly: bool | None = Field(
+        ...,
+        description="Whether the change from the period before is beyond chance (Welch's t-test, 95%); "
+        "null unless both periods have two answers or more.",
+    )
 
     @staticmethod
     def resolve_ces(row: Row[CesTally]) -> float | None:
         return _rounded(row.tally.score, 2)
 
     @staticmethod
+    def resolve_margin_of_error(row: Row[CesTally]) -> float | None:
+        return _rounded(row.tally.margin_of_error, 2)
+
+    @staticmethod
     def resolve_previous_ces(row: Row[CesTally]) -> float | None:
         return _rounded(row.previous.score, 2)
+
+    @staticmethod
+    def resolve_changed_significantly(row: Row[CesTally]) -> bool | None:
+        return ces_changed_significantly(row.tally, row.previous)
 
 
 class ResponseRateRowOut(TrendRowOut):

@@ -92,7 +92,11 @@ def test_csat_trend_reports_the_share_of_satisfied_answers(api, survey):
         "responses": 3,
         "satisfied": 2,
         "csat": 66.7,
+        # Wilson, 2 of 3 (z² = 3.8416): (0.6667 + 0.6403 ± 1.96 · √(0.0741 + 0.1067)) / 2.2805.
+        "csat_low": 20.8,
+        "csat_high": 93.9,
         "previous_csat": None,
+        "changed_significantly": None,
     }
 
 
@@ -105,6 +109,8 @@ def test_ces_trend_reports_the_mean_effort(api, survey):
     [row] = api.get("/api/v1/metrics/ces/trend?since=2026-11-01&until=2026-11-30").json()
 
     assert (row["responses"], row["ces"], row["previous_ces"]) == (3, 6.33, None)
+    # s² = (0.444 + 0.111 + 0.111) / 2 = 1/3, se = √(1/9) = 1/3, t(0.975, 2) = 4.30265.
+    assert (row["margin_of_error"], row["changed_significantly"]) == (1.43, None)
 
 
 def test_response_rate_trend_follows_sent_opened_answered(api, survey):

@@ -130,12 +130,70 @@ def test_headline_numbers_are_the_metrics_numbers_over_the_range(manager, survey
     assert "The last month is not over yet" in page
 
 
+def test_csat_shows_its_wilson_interval_and_a_significant_change(manager, survey):
+    for score in (5, 4) + (2,) * 8:
+        scored(survey, Question.Kind.CSAT, score, at=tehran(2026, 10, 10))  # 2 of 10 satisfied
+    for score in (5,) * 9 + (1,):
+        scored(survey, Question.Kind.CSAT, score, at=tehran(2026, 11, 10))  # 9 of 10
+
+    page = get(manager)
+
+    # The range: 11 of 20, p = 0.55; Wilson with z² = 3.8416: 1 + z²/n = 1.19208, centre
+    # (0.55 + 0.09604) / 1.19208 = 0.541944, half 1.96 · √(0.0123750 + 0.0024010) / 1.19208 = 0.199862.
+    assert (figure(page, "csat"), figure(page, "csat-answers"), figure(page, "csat-interval")) == (
+        "55%",
+        "20",
+        "34–74%",
+    )
+    # November against October: p̄ = 0.55, z = 0.7 / √(0.2475 · 0.2) = 3.146 > 1.96.
+    assert attributes(page, "data-csat-change") == ["significant"]
+    assert (
+        "Latest month, Nov 2026 (so far): <strong>90%</strong>, against 20% in Oct 2026. "
+        "Up 70 points: a significant change." in page
+    )
+
+
+def test_ces_shows_its_t_margin_and_a_change_within_chance(manager, survey):
+    for score in (3, 5, 5, 7):
+        scored(survey, Question.Kind.CES, score, at=tehran(2026, 10, 10))
+    for score in (2, 4, 4, 6):
+        scored(survey, Question.Kind.CES, score, at=tehran(2026, 11, 10))
+
+    page = get(manager)
+
+    # The range: 8 answers, mean 36/8 = 4.5, s² = 18/7 = 2.571429, se = √(2.571429/8) = 0.566947;
+    # t(0.975, 7) = 2.36462: margin 1.3406.
+    assert (figure(page, "ces"), figure(page, "ces-margin"), figure(page, "ces-answers")) == ("4.5", "±1.3", "8")
+    # Welch: t = 1 / √(2.6667/4 + 2.6667/4) = 0.866 on 6 degrees of freedom, below t(0.975, 6) = 2.447.
+    assert attributes(page, "data-ces-change") == ["not-significant"]
+    assert (
+        "Latest month, Nov 2026 (so far): <strong>4.0</strong>, against 5.0 in Oct 2026. "
+        "Down 1.0: within chance, not a significant change." in page
+    )
+
+
+def test_csat_and_ces_without_a_period_before_to_compare_say_so(manager, survey):
+    scored(survey, Question.Kind.CSAT, 5, at=tehran(2026, 11, 10))
+    for score in (6, 7):
+        scored(survey, Question.Kind.CES, score, at=tehran(2026, 11, 10))
+    scored(survey, Question.Kind.CES, 7, at=tehran(2026, 10, 10))  # one answer: no spread to test
+
+    page = get(manager)
+
+    assert attributes(page, "data-csat-change") == ["none"]
+    assert attributes(page, "data-ces-change") == ["none"]
+    assert "Oct 2026 had too few answers to compare with." in page
+    assert figure(page, "csat-interval") == "21–100%"  # 1 of 1: (1 + 1.9208) / 4.8416 ± 1.96 · 0.98 / 4.8416
+
+
 def test_an_empty_shop_says_so_instead_of_zeros(manager):
     page = get(manager)
 
     assert figure(page, "nps") == "—"
     assert "No NPS answers in this range" in page
     assert figure(page, "csat") == "—"
+    assert "data-csat-change" not in page
+    assert "data-ces-margin" not in page
     assert "data-chart" not in page
     assert "nothing to draw" in page
 
@@ -371,6 +429,39 @@ def test_support_agents_may_not_see_the_numbers(shop):
     assert "data-card" not in response.content.decode()
 
 
+def nav_links(page: str) -> list[str]:
+    nav = re.search(r'<nav class="topnav"[^>]*>(.*?)</nav>', page, re.S)
+    assert nav, "no top bar navigation on the page"
+    return re.findall(r">([^<>]+)</a>", nav.group(1))
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_dashboard"),
+    [(Membership.Role.AGENT, False), (Membership.Role.MANAGER, True), (Membership.Role.ADMIN, True)],
+)
+def test_the_top_bar_offers_the_dashboard_only_to_those_it_lets_in(shop, staff_of, role, sees_dashboard):
+    client = Client()
+    client.force_login(staff_of(shop, role=role))
+
+    cases = client.get("/cases/")
+    dashboard = client.get("/dashboard/")
+
+    assert cases.status_code == 200
+    assert ("Dashboard" in nav_links(cases.content.decode())) is sees_dashboard
+    assert dashboard.status_code == (200 if sees_dashboard else 403)
+    assert ("Dashboard" in nav_links(dashboard.content.decode())) is sees_dashboard
+    assert "Cases" in nav_links(cases.content.decode())
+
+
+def test_an_agent_here_and_manager_elsewhere_is_offered_the_dashboard(shop, staff_of):
+    agent = staff_of(shop, role=Membership.Role.AGENT)
+    Membership.objects.create(user=agent, shop=SurveyFactory().shop, role=Membership.Role.MANAGER)
+    client = Client()
+    client.force_login(agent)
+
+    assert "Dashboard" in nav_links(client.get("/cases/").content.decode())
+
+
 def test_another_shops_manager_cannot_pick_this_shop(shop, survey, staff_of):
     scores(survey, tehran(2026, 11, 15), 10)
     other_shop = SurveyFactory(shop__name="Elsewhere").shop
@@ -428,8 +519,9 @@ def test_the_page_takes_the_same_queries_however_many_periods_and_groups(
     since = "2026-09-01" if months == 3 else "2025-12-01"
 
     # Session and user; the user's shops; NPS, CSAT and CES (each its questions, then one aggregate);
-    # the response rate; the recovery; with a cut, the NPS by group (its questions, one aggregate).
-    with django_assert_num_queries(13 if cut else 11):
+    # the response rate; the recovery; with a cut, the NPS by group (its questions, one aggregate);
+    # whether the top bar links to the dashboard.
+    with django_assert_num_queries(14 if cut else 12):
         page = get(manager, since=since, by=cut)
 
     assert len(attributes(page, "data-point")) == months

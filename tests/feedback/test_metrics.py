@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from feedback.answering import submit_answer
 from feedback.metrics import (
     Calendar,
     CesTally,
@@ -13,7 +14,11 @@ from feedback.metrics import (
     Period,
     ResponseRate,
     TooManyPeriods,
+    ces_change_t,
+    ces_changed_significantly,
     ces_trend,
+    csat_change_z,
+    csat_changed_significantly,
     csat_trend,
     nps_change_z,
     nps_changed_significantly,
@@ -21,8 +26,9 @@ from feedback.metrics import (
     period_spans,
     periods_back,
     response_rate_trend,
+    t_975,
 )
-from feedback.models import Answer
+from feedback.models import Answer, Response
 from surveys.models import OrderLine, Question
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, ResponseFactory, SurveyFactory
 
@@ -72,6 +78,107 @@ def test_nps_change_needs_answers_in_both_periods():
 def test_same_nps_from_few_answers_is_not_a_change():
     assert nps_change_z(NpsTally(50, 30, 20), NpsTally(5, 3, 2)) == pytest.approx(0.265, abs=0.001)
     assert nps_changed_significantly(NpsTally(50, 30, 20), NpsTally(5, 3, 2)) is False
+
+
+# --- CSAT and CES: intervals and the tests between two periods ---------------------------------
+
+
+def test_csat_interval_is_wilsons_score_interval():
+    # 8 of 10 satisfied, z = 1.96, z² = 3.8416: 1 + z²/n = 1.38416.
+    # Centre (p + z²/2n) / (1 + z²/n) = (0.8 + 0.19208) / 1.38416 = 0.716737.
+    # Half-width z·√(p(1 − p)/n + z²/4n²) / (1 + z²/n) = 1.96 · √(0.016 + 0.009604) / 1.38416 = 0.226581.
+    low, high = CsatTally(satisfied=8, responses=10).interval
+
+    assert (low, high) == (pytest.approx(49.016, abs=0.001), pytest.approx(94.332, abs=0.001))
+
+
+def test_csat_interval_is_not_zero_wide_at_100_percent():
+    # p = 1, n = 5: centre (1 + 0.38416) / 1.76832 = 0.782754, half 1.96 · √(0.038416) / 1.76832 = 0.217246.
+    low, high = CsatTally(satisfied=5, responses=5).interval
+
+    assert (low, high) == (pytest.approx(56.551, abs=0.001), 100.0)
+    assert CsatTally(satisfied=0, responses=0).interval is None
+
+
+def test_csat_change_of_25_points_on_60_answers_each_is_significant():
+    current, previous = CsatTally(satisfied=45, responses=60), CsatTally(satisfied=30, responses=60)
+
+    # Pooled p̄ = 75/120 = 0.625; z = (0.75 − 0.5) / √(0.625 · 0.375 · (1/60 + 1/60)) = 0.25 / 0.0883883.
+    assert csat_change_z(current, previous) == pytest.approx(2.8284, abs=0.0001)
+    assert csat_changed_significantly(current, previous) is True
+    assert csat_changed_significantly(previous, current) is True
+
+
+def test_csat_change_of_20_points_on_10_answers_each_is_within_chance():
+    current, previous = CsatTally(satisfied=8, responses=10), CsatTally(satisfied=6, responses=10)
+
+    # p̄ = 0.7; z = 0.2 / √(0.7 · 0.3 · 0.2) = 0.2 / 0.204939.
+    assert csat_change_z(current, previous) == pytest.approx(0.9759, abs=0.0001)
+    assert csat_changed_significantly(current, previous) is False
+
+
+def test_csat_change_needs_answers_in_both_periods_and_all_satisfied_twice_is_no_change():
+    assert csat_changed_significantly(CsatTally(3, 4), CsatTally(0, 0)) is None
+    assert csat_change_z(CsatTally(4, 4), CsatTally(9, 9)) == 0.0
+
+
+def test_ces_margin_is_students_t_on_the_sample_spread():
+    # Scores 3, 5, 5, 7: mean 5, s² = (4 + 0 + 0 + 4) / 3 = 2.6667, se = √(2.6667 / 4) = 0.816497;
+    # t(0.975, 3) = 3.18245, margin 3.18245 · 0.816497 = 2.59845. 5 + 2.598 passes 7: the interval stops there.
+    tally = CesTally(per_score=(0, 0, 1, 0, 2, 0, 1))
+
+    assert tally.variance == pytest.approx(8 / 3)
+    assert tally.margin_of_error == pytest.approx(2.59845, abs=0.00001)
+    assert tally.interval == (pytest.approx(2.40155, abs=0.00001), 7.0)
+
+
+def test_ces_margin_needs_two_answers():
+    assert CesTally(per_score=(0, 0, 0, 0, 0, 0, 1)).margin_of_error is None
+    assert CesTally(per_score=(0,) * 7).interval is None
+
+
+def test_ces_change_is_welchs_t_test():
+    current = CesTally(per_score=(0, 0, 1, 0, 2, 0, 1))  # 3, 5, 5, 7: mean 5, s² = 8/3
+    previous = CesTally(per_score=(2, 2, 0, 0, 0, 0, 0))  # 1, 1, 2, 2: mean 1.5, s² = 1/3
+
+    # s₁²/n₁ = 0.666667, s₂²/n₂ = 0.083333: t = 3.5 / √0.75 = 4.04145; ν = 0.75² / (0.666667²/3 +
+    # 0.083333²/3) = 3.7385, rounded down to 3: t(0.975, 3) = 3.18245 < 4.04.
+    t, freedom = ces_change_t(current, previous)
+    assert (t, freedom) == (pytest.approx(4.04145, abs=0.00001), pytest.approx(3.7385, abs=0.0001))
+    assert ces_changed_significantly(current, previous) is True
+
+
+def test_ces_change_of_one_point_on_four_answers_is_within_chance():
+    current = CesTally(per_score=(0, 0, 1, 0, 2, 0, 1))  # 3, 5, 5, 7: mean 5, s² = 8/3
+    previous = CesTally(per_score=(0, 1, 0, 2, 0, 1, 0))  # 2, 4, 4, 6: mean 4, s² = 8/3
+
+    # t = 1 / √(2 · 0.666667) = 0.866025 on ν = 6: t(0.975, 6) = 2.44691.
+    t, freedom = ces_change_t(current, previous)
+    assert (t, freedom) == (pytest.approx(0.866025, abs=0.000001), pytest.approx(6.0))
+    assert ces_changed_significantly(current, previous) is False
+
+
+def test_ces_change_needs_two_answers_in_each_period():
+    two = CesTally(per_score=(0, 0, 0, 0, 1, 1, 0))
+    assert ces_changed_significantly(two, CesTally(per_score=(0, 0, 0, 0, 0, 0, 1))) is None
+    # Neither period varies: the means are the same, or plainly not.
+    assert ces_change_t(CesTally((0, 0, 0, 0, 0, 0, 3)), CesTally((0, 0, 0, 0, 0, 0, 2)))[0] == 0.0
+    assert ces_changed_significantly(CesTally((0, 0, 0, 0, 0, 0, 3)), CesTally((0, 0, 3, 0, 0, 0, 0))) is True
+
+
+@pytest.mark.parametrize(
+    ("freedom", "t"),
+    # Student's t at 0.975, as printed in the tables (and scipy.stats.t.ppf(0.975, ν)).
+    [(1, 12.7062), (2, 4.3027), (3, 3.1824), (7, 2.3646), (8, 2.3060), (10, 2.2281), (30, 2.0423), (120, 1.9799)],
+)
+def test_t_quantile_matches_the_tables(freedom, t):
+    assert t_975(freedom) == pytest.approx(t, abs=0.0001)
+
+
+def test_t_quantile_of_a_welch_fraction_rounds_down_below_8_and_tends_to_z():
+    assert t_975(3.7385) == t_975(3)
+    assert 1.9996 < t_975(60.5) < 2.0003  # between ν = 61 and ν = 60
+    assert t_975(float("inf")) == pytest.approx(1.96, abs=0.0001)
 
 
 def test_csat_ces_and_response_rate_worked_examples():
@@ -350,6 +457,101 @@ def test_cut_rows_fill_every_period_for_every_group_seen(tehran_survey):
         ("2026-11", "sms", NpsTally(0, 0, 0)),
     ]
     assert [row.previous for row in rows[2:]] == [NpsTally(0, 0, 0), NpsTally(1, 0, 0)]
+
+
+def test_a_cut_splits_each_period_exactly_as_the_uncut_trend_counts_it(tehran_survey):
+    # Without a cut each period is its own SELECT over its time range; with one, every row is
+    # placed by comparing its time with the periods' starts. Both must draw the lines alike.
+    for at, channel, score in (
+        (tehran(2026, 9, 30, 23, 59, 59), "sms", 10),
+        (tehran(2026, 10, 1), "email", 0),
+        (tehran(2026, 10, 31, 23, 59, 59), "sms", 8),
+        (tehran(2026, 11, 1), "sms", 9),
+        (tehran(2026, 11, 30, 23, 59, 59), "email", 9),
+        (tehran(2026, 12, 1), "email", 0),
+    ):
+        ResponseFactory(invitation__survey=tehran_survey, invitation__channel=channel, submitted_at=at, score=score)
+    window = {"since": date(2026, 10, 1), "until": date(2026, 11, 30)}
+
+    uncut = nps_trend(tehran_survey.shop, **window)
+    by_channel = nps_trend(tehran_survey.shop, **window, by=Cut.CHANNEL)
+
+    def summed(rows, label: str, attribute: str) -> NpsTally:
+        tallies = [getattr(row, attribute) for row in rows if row.period_label == label]
+        return NpsTally(*(sum(getattr(t, kind) for t in tallies) for kind in ("promoters", "passives", "detractors")))
+
+    assert [(row.period_label, row.tally, row.previous) for row in uncut] == [
+        ("2026-10", NpsTally(0, 1, 1), NpsTally(1, 0, 0)),
+        ("2026-11", NpsTally(2, 0, 0), NpsTally(0, 1, 1)),
+    ]
+    for row in uncut:
+        assert summed(by_channel, row.period_label, "tally") == row.tally
+        assert summed(by_channel, row.period_label, "previous") == row.previous
+
+
+# --- The cut keys recorded on the response -------------------------------------------------------
+
+
+def test_a_response_records_its_channel_and_whether_the_customer_had_ordered_before(tehran_survey):
+    shop = tehran_survey.shop
+    customer = CustomerFactory(shop=shop)
+    first = OrderFactory(shop=shop, customer=customer, placed_at=tehran(2026, 10, 1))
+    second = OrderFactory(shop=shop, customer=customer, placed_at=tehran(2026, 11, 1))
+    # A cancelled order still made the customer a repeat customer, as for the sending rules.
+    OrderFactory(shop=shop, customer=customer, placed_at=tehran(2026, 9, 1), cancelled_at=tehran(2026, 9, 2))
+    third_party = OrderFactory(shop=shop, placed_at=tehran(2026, 8, 1))  # another customer's: no bearing
+
+    on_first = ResponseFactory(invitation__survey=tehran_survey, invitation__order=first, invitation__channel="sms")
+    on_second = ResponseFactory(invitation__survey=tehran_survey, invitation__order=second)
+    on_other = ResponseFactory(invitation__survey=tehran_survey, invitation__order=third_party)
+
+    for response in (on_first, on_second, on_other):
+        response.refresh_from_db()
+    assert [(r.channel, r.repeat_customer) for r in (on_first, on_second, on_other)] == [
+        ("sms", True),
+        ("email", True),
+        ("email", False),
+    ]
+
+
+def test_answering_by_the_link_records_the_cut_keys(tehran_survey):
+    shop = tehran_survey.shop
+    customer = CustomerFactory(shop=shop)
+    OrderFactory(shop=shop, customer=customer, placed_at=tehran(2026, 10, 1))
+    invitation = InvitationFactory(
+        survey=tehran_survey,
+        order=OrderFactory(shop=shop, customer=customer, placed_at=tehran(2026, 11, 1)),
+        channel="sms",
+        status="sent",
+    )
+
+    response = submit_answer(invitation, score=3)
+
+    response.refresh_from_db()
+    assert (response.channel, response.repeat_customer) == ("sms", True)
+    today = response.submitted_at.astimezone(TEHRAN).date()
+    rows = nps_trend(shop, since=today, until=today, by=Cut.CUSTOMER_TYPE)
+    assert [(row.group, row.tally) for row in rows] == [("repeat", NpsTally(0, 0, 1))]
+
+
+def test_the_cut_keys_stay_as_they_were_when_the_customer_answered(tehran_survey):
+    shop = tehran_survey.shop
+    order = OrderFactory(shop=shop, placed_at=tehran(2026, 10, 1))
+    response = ResponseFactory(
+        invitation__survey=tehran_survey, invitation__order=order, submitted_at=IN_NOVEMBER, score=10
+    )
+
+    # An older order imported later does not make the answer a repeat customer's after the fact,
+    # and nothing else may write the copies: the database undoes it.
+    OrderFactory(shop=shop, customer=order.customer, placed_at=tehran(2025, 1, 1))
+    Response.objects.filter(pk=response.pk).update(channel="sms", repeat_customer=True)
+    response.refresh_from_db()
+    response.save()
+
+    response.refresh_from_db()
+    assert (response.channel, response.repeat_customer) == ("email", False)
+    assert cut(tehran_survey, Cut.CUSTOMER_TYPE) == [("first_time", "First-time customers", NpsTally(1, 0, 0))]
+    assert cut(tehran_survey, Cut.CHANNEL) == [("email", "Email", NpsTally(1, 0, 0))]
 
 
 # --- CSAT, CES, response rate ----------------------------------------------------------------
