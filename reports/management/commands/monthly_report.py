@@ -1,30 +1,46 @@
-import re
-from datetime import date
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reports.domain import generate_monthly_report
-from surveys.models import Shop
+from feedback.metrics import Calendar
+from reports import domain
+from reports.models import ReportRun
+from surveys.errors import DomainError
+from surveys.models import Language, Shop
 
 
 class Command(BaseCommand):
-    help = "Render a shop's monthly PDF report now (a re-run replaces the stored file)."
+    help = "Make a shop's monthly PDF report now and keep it in the archive (a re-run replaces the file)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--shop", required=True, help="the shop's slug")
-        parser.add_argument("--month", required=True, help="YYYY-MM")
+        parser.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-10 (or 1405-08 with --calendar jalali)")
+        parser.add_argument("--calendar", choices=[c.value for c in Calendar], help="default: the shop's schedule")
+        parser.add_argument("--language", choices=Language.values, help="default: the shop's schedule")
+        parser.add_argument("--email", action="store_true", help="also email it to the shop's managers")
         parser.add_argument("--out", type=Path, help="also write the PDF to this file")
 
-    def handle(self, *args: object, shop: str, month: str, out: Path | None, **options: object) -> None:
-        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-            raise CommandError(f"--month must look like 2026-10, not {month!r}")
-        found = Shop.objects.filter(slug=shop).first()
-        if found is None:
-            raise CommandError(f"no shop with the slug {shop!r}")
-        run = generate_monthly_report(found, month=date.fromisoformat(f"{month}-01"))
-        if out is not None:
+    def handle(self, *args: object, **options: object) -> None:
+        shop = Shop.objects.filter(slug=options["shop"]).first()
+        if shop is None:
+            raise CommandError(f"no shop with the slug {options['shop']!r}")
+        calendar = Calendar(str(options["calendar"] or domain.schedule_of(shop).report_calendar))
+        try:
+            month = domain.parse_month(str(options["month"]), calendar)
+            run = domain.make_report_now(
+                shop,
+                month=month,
+                calendar=calendar,
+                language=str(options["language"] or "") or None,
+                email=bool(options["email"]),
+            )
+        except DomainError as error:
+            raise CommandError(error.message) from error
+        if run.status != ReportRun.Status.DONE:
+            raise CommandError(f"the report failed: {run.error}")
+        out = options["out"]
+        if isinstance(out, Path):
             with run.file.open("rb") as source:
                 out.write_bytes(source.read())
             self.stdout.write(f"Wrote {out}")
-        self.stdout.write(f"Report for {found.slug} {month}: {run.file.path}")
+        self.stdout.write(f"Report for {shop.slug} {options['month']}: {run.file.name}")
