@@ -77,6 +77,15 @@ def judge(response: Response, rules: FlagRules) -> Verdict:
     return Verdict(reasons=[str(reason) for reason in reasons], severity=severity, keywords=words)
 
 
+def in_rule_order(reasons: list[str]) -> list[str]:
+    """The reasons in the order the rules are listed, whichever reading found them first.
+
+    A comment saved while the score's reading runs can be seen without its sentiment score;
+    the next reading adds the rest, and the case must read the same either way.
+    """
+    return [str(reason) for reason in Reason if reason in reasons]
+
+
 def found_keywords(text: str, keywords: list[str]) -> list[str]:
     """The keywords that occur in the text, matched as sentiment.persian.normalize spells them
     (case, Arabic/Persian letters, ZWNJ); a phrase also when written without its spaces."""
@@ -164,7 +173,7 @@ def flag_response(response: Response, *, now: datetime | None = None) -> FollowU
     new_reasons = [reason for reason in verdict.reasons if reason not in follow_up.reasons]
     raised = priority < follow_up.priority and not follow_up.is_closed
     if new_reasons or raised:
-        follow_up.reasons = [*follow_up.reasons, *new_reasons]
+        follow_up.reasons = in_rule_order([*follow_up.reasons, *new_reasons])
         follow_up.keywords = sorted(set(follow_up.keywords) | set(verdict.keywords))
         if raised:
             follow_up.priority = priority

@@ -132,6 +132,16 @@ def test_judging_again_adds_reasons_and_raises_priority_never_lowers_it():
     assert list(CaseEvent.objects.values_list("action", flat=True)) == ["flagged", "reflagged"]
 
 
+def test_reasons_read_in_rule_order_whichever_reading_found_them_first():
+    # The comment was read before its sentiment score existed (a reading racing the answer page).
+    response = ResponseFactory(score=3, comment="It arrived broken and nobody answered.")
+    assert flag_response(response).reasons == ["detractor", "keyword"]
+
+    again = flag_response(scored(response, -0.8))
+
+    assert again.reasons == ["detractor", "negative_comment", "keyword"]
+
+
 @pytest.mark.parametrize(
     ("severity", "loyal", "priority"),
     [(5, False, 1), (3, True, 1), (3, False, 2), (0, True, 2), (2, False, 3), (1, False, 4)],
