@@ -1,0 +1,166 @@
+"""Security plumbing: the staff authentication backend (lockout), session expiry, headers, and NULs.
+
+The rules themselves are in feedback.signin; this module wires them into Django.
+"""
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.views import defaults
+
+from feedback import signin
+from surveys.ratelimit import client_address
+
+# Session keys the sign-in pages set and the expiry middleware reads.
+SIGNED_IN_AT = "signed_in_at"
+SEEN_AT = "seen_at"
+# The idle clock is written to the session at most this often, not on every request.
+SEEN_RESOLUTION_SECONDS = 60
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return client_address(request, proxy_hops=settings.TRUSTED_PROXY_HOPS) or None
+
+
+class LockoutBackend(ModelBackend):
+    """Django's username/password check, refused while the account or the address is locked out,
+    and counting each wrong password. Every sign-in (work list and admin) goes through here.
+
+    A locked sign-in raises PermissionDenied, which makes django.contrib.auth.authenticate stop
+    without trying the password; the lock is left on the request for the form's message.
+    """
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        if username is None or password is None:
+            return None
+        ip = client_ip(request)
+        lock = signin.lockout_for(username, ip)
+        if lock is not None:
+            if request is not None:
+                request.login_lockout = lock  # type: ignore[attr-defined]
+            raise PermissionDenied("sign-in is locked for a while")
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            signin.record_failure(username, ip)
+        return user
+
+
+def mark_signed_in(request: HttpRequest) -> None:
+    """Start the session's clocks (called by the sign-in pages right after login())."""
+    now = int(time.time())
+    request.session[SIGNED_IN_AT] = now
+    request.session[SEEN_AT] = now
+
+
+class SessionExpiryMiddleware:
+    """Signs staff out after SESSION_IDLE_SECONDS without a request, and SESSION_COOKIE_AGE after
+    signing in whatever they do. (Django's own expiry slides forward each time the session is
+    saved, so on its own it is not a hard limit.) Costs one session write a minute, at most."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        seen = request.session.get(SEEN_AT)
+        if seen is not None:
+            now = int(time.time())
+            signed_in = request.session.get(SIGNED_IN_AT, seen)
+            if now - seen > settings.SESSION_IDLE_SECONDS or now - signed_in > settings.SESSION_COOKIE_AGE:
+                logout(request)
+                messages.info(request, "You were signed out after a while without activity. Please sign in again.")
+            elif now - seen >= SEEN_RESOLUTION_SECONDS:
+                request.session[SEEN_AT] = now
+        return self.get_response(request)
+
+
+def content_security_policy(*, frame_ancestors: str) -> str:
+    directives = {**settings.CONTENT_SECURITY_POLICY, "frame-ancestors": frame_ancestors}
+    if settings.CSP_REPORT_URI:
+        directives["report-uri"] = settings.CSP_REPORT_URI
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy (no inline or third-party scripts) and Permissions-Policy.
+
+    Sits just above XFrameOptionsMiddleware, so it sees that header: a view that may be framed by
+    our own pages (@xframe_options_sameorigin, the admin's live preview) gets frame-ancestors
+    'self', every other page 'none'.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.deny = content_security_policy(frame_ancestors="'none'")
+        self.same_origin = content_security_policy(frame_ancestors="'self'")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            framing = response.get("X-Frame-Options", "DENY").upper()
+            response["Content-Security-Policy"] = self.same_origin if framing == "SAMEORIGIN" else self.deny
+        response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        return response
+
+
+class RefuseNulCharactersMiddleware:
+    """A request with a NUL character in its path, query or JSON body gets a 400 saying so.
+
+    PostgreSQL cannot store or even compare NUL in text, so such a value would end in a 500 at the
+    first query that used it. Forms refuse it on their own (Django's ProhibitNullCharactersValidator);
+    this covers what reaches a query without a form: the API's JSON and every URL.
+    """
+
+    MESSAGE = "text may not contain NUL characters (\\u0000)"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._carries_nul(request):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": self.MESSAGE}, status=400)
+            return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    @staticmethod
+    def _carries_nul(request: HttpRequest) -> bool:
+        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+            return True
+        if request.content_type != "application/json" or not request.body:
+            return False
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            return False  # not JSON: the API says so itself
+        return _holds_nul(body)
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 (a forged or missing Host header, say) in the API's own JSON for API paths, so
+    clients always get what the schema documents; the plain page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "bad request"}, status=400)
+    return defaults.bad_request(request, exception)

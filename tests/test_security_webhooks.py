@@ -1,0 +1,153 @@
+"""Outbound alert webhooks: signed with a rotatable secret, every attempt in a delivery log
+(admin and API), failures retried; the real receiver is an HTTP server on this machine."""
+
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from feedback import alerts
+from feedback.flagging import flag_response
+from feedback.models import AlertDelivery, FlagRules
+from feedback.tasks import alert_case
+from surveys.domain import create_api_key
+from surveys.models import Membership
+from tests.factories import ResponseFactory, ShopFactory
+from tests.feedback.test_alerts import receiver  # noqa: F401 - the fixture: a real HTTP receiver
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def urgent_case():
+    return flag_response(ResponseFactory(score=0, comment="Broken. I want a refund."))
+
+
+def signatures(headers, body):
+    return [part.strip().removeprefix("sha256=") for part in headers["X-Bazgasht-Signature"].split(",")]
+
+
+def expected(secret, timestamp, body):
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def test_while_a_secret_is_rotated_alerts_carry_a_signature_for_each_then_only_the_new(urgent_case, receiver):  # noqa: F811
+    handler, url = receiver
+    rules = FlagRules.objects.create(shop=urgent_case.shop, alert_webhook_url=url, alert_webhook_secret="old-secret")
+    start = timezone.now()
+
+    with time_machine.travel(start, tick=False):
+        new = alerts.rotate_webhook_secret(rules, keep_previous=timedelta(hours=24))
+        alerts.webhook_alert(urgent_case, now=1_790_000_000)
+    with time_machine.travel(start + timedelta(hours=25), tick=False):
+        alerts.webhook_alert(urgent_case, now=1_790_090_000)
+
+    (during_headers, during_body), (after_headers, after_body) = handler.received
+    assert signatures(during_headers, during_body) == [
+        expected(new, 1_790_000_000, during_body),
+        expected("old-secret", 1_790_000_000, during_body),
+    ]
+    assert signatures(after_headers, after_body) == [expected(new, 1_790_090_000, after_body)]
+    assert new != "old-secret"
+    assert len(new) >= 40
+
+
+def test_every_attempt_is_in_the_delivery_log_and_failures_are_retried(urgent_case, receiver):  # noqa: F811
+    handler, url = receiver
+    handler.statuses = [503, 500]
+    FlagRules.objects.create(shop=urgent_case.shop, alert_webhook_url=url, alert_webhook_secret="s")
+
+    for _ in range(2):
+        with pytest.raises(alerts.WebhookFailed):
+            alert_case(case_id=urgent_case.pk)  # called directly: Celery's retry re-raises
+    alert_case(case_id=urgent_case.pk)
+    alert_case(case_id=urgent_case.pk)  # delivered already: nothing more is sent
+
+    log = list(AlertDelivery.objects.order_by("pk").values_list("outcome", "http_status", "error"))
+    assert log == [
+        ("failed", 503, "the alert webhook answered HTTP 503"),
+        ("failed", 500, "the alert webhook answered HTTP 500"),
+        ("delivered", 200, ""),
+    ]
+    assert len(handler.received) == 3
+
+
+def test_an_unreachable_receiver_is_logged_with_the_reason(urgent_case):
+    FlagRules.objects.create(shop=urgent_case.shop, alert_webhook_url="http://127.0.0.1:9/closed")
+
+    with pytest.raises(alerts.WebhookFailed):
+        alerts.webhook_alert(urgent_case)
+
+    [attempt] = AlertDelivery.objects.all()
+    assert attempt.outcome == "failed"
+    assert attempt.http_status is None
+    assert attempt.error.startswith("the alert webhook did not answer")
+    assert attempt.signatures == 0
+
+
+def test_the_delivery_log_is_in_the_admin_for_the_shops_admins_only(client, urgent_case, staff_of):
+    AlertDelivery.objects.create(
+        shop=urgent_case.shop, follow_up=urgent_case, url="https://hooks.example/a", outcome="failed", http_status=502
+    )
+    other = ShopFactory()
+
+    client.force_login(staff_of(urgent_case.shop, role=Membership.Role.ADMIN))
+    own = client.get("/admin/feedback/alertdelivery/")
+    client.force_login(staff_of(other, role=Membership.Role.ADMIN))
+    theirs = client.get("/admin/feedback/alertdelivery/")
+    client.force_login(staff_of(urgent_case.shop, role=Membership.Role.AGENT))
+    agent = client.get("/admin/feedback/alertdelivery/")
+
+    assert own.status_code == 200
+    assert "502" in own.content.decode()
+    assert theirs.status_code == 200
+    assert "502" not in theirs.content.decode()
+    assert agent.status_code == 403
+
+
+def test_the_api_sets_the_webhook_rotates_its_secret_and_reads_its_log(urgent_case, receiver):  # noqa: F811
+    handler, url = receiver
+    _, key = create_api_key(urgent_case.shop, name="ops", scopes=["webhooks"])
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+
+    set_url = api.put("/api/v1/webhooks/alerts", {"url": url}, content_type="application/json")
+    rotated = api.post("/api/v1/webhooks/alerts/secret", {"keep_previous_hours": 0}, content_type="application/json")
+    alerts.webhook_alert(urgent_case, now=1_790_000_000)
+    shown = api.get("/api/v1/webhooks/alerts").json()
+    log = api.get("/api/v1/webhooks/alerts/deliveries").json()
+
+    assert set_url.status_code == 200
+    secret = rotated.json()["secret"]
+    [(headers, body)] = handler.received
+    assert signatures(headers, body) == [expected(secret, 1_790_000_000, body)]
+    assert shown == {"url": url, "signed": True, "previous_secret_until": None}
+    assert secret not in json.dumps(shown)
+    assert [(row["case_id"], row["outcome"], row["http_status"]) for row in log] == [(urgent_case.pk, "delivered", 200)]
+
+
+def test_the_webhook_api_refuses_urls_that_are_not_http(shop):
+    _, key = create_api_key(shop, name="ops", scopes=["webhooks"])
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+
+    refused = api.put("/api/v1/webhooks/alerts", {"url": "file:///etc/passwd"}, content_type="application/json")
+
+    assert refused.status_code == 422
+
+
+def test_the_delivery_log_endpoint_costs_the_same_queries_for_one_row_or_three(urgent_case, django_assert_num_queries):
+    _, key = create_api_key(urgent_case.shop, name="ops", scopes=["webhooks"])
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+    api.get("/api/v1/webhooks/alerts")  # the key's first use is written once
+    for count in (1, 3):
+        AlertDelivery.objects.all().delete()
+        for _ in range(count):
+            AlertDelivery.objects.create(
+                shop=urgent_case.shop, follow_up=urgent_case, url="https://x.example", outcome="delivered"
+            )
+        with django_assert_num_queries(2):  # the key, the rows
+            assert len(api.get("/api/v1/webhooks/alerts/deliveries").json()) == count
