@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install demo clean messages
+.PHONY: run test lint audit format install demo clean messages
 
 ## run: set up everything and start web, worker, scheduler and a local mailbox (Ctrl-C stops all)
 run: $(STAMP)
@@ -25,6 +25,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=true $(BIN)/mypy
+
+## audit: pip-audit over the installed dependencies (needs PyPI's JSON API; says so when it cannot reach it)
+audit: $(STAMP)
+	$(BIN)/python .ci/audit.py
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -1,0 +1,245 @@
+"""Prometheus metrics at /metrics, in the plain text exposition format (version 0.0.4).
+
+Two kinds of figures, both readable by any web process, so one scrape of any of them is the
+whole installation's:
+- counts read from the database at scrape time (invitations by status, responses, cases) and the
+  queue's depth read from Redis: gauges, since erasure and retention can lower them;
+- task durations: a histogram per task and outcome that every worker process, on any machine,
+  adds to in one Redis hash (config/celery.py's task_prerun/task_postrun signals). Redis'
+  HINCRBY is atomic, so N processes simply add up; prometheus_client's multiprocess mode would
+  add up the processes of one machine only. Without Redis (development) no durations are kept.
+
+Behind a bearer token (METRICS_TOKEN); without one set the page does not exist (404).
+"""
+
+import hmac
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Seconds; reports take tens of seconds to render, a sweep of 500 emails about a minute.
+TASK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+# kombu's Redis transport keeps a queue's prioritised messages in keys beside its own.
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+_started: dict[str, float] = {}
+
+
+# --- Task durations, written by every worker ---------------------------------------------
+
+
+def task_started(task_id: str) -> None:
+    _started[task_id] = time.perf_counter()
+
+
+def task_finished(task_id: str, task_name: str, state: str) -> None:
+    """Adds one task's duration to the shared histogram; a Redis hiccup never fails the task."""
+    started = _started.pop(task_id, None)
+    if started is None or not settings.REDIS_URL:
+        return
+    seconds = time.perf_counter() - started
+    field = f"{task_name}|{state}"
+    # MULTI/EXEC: a scrape never sees a bucket counted without its total.
+    pipe = _redis().pipeline(transaction=True)
+    for bound in TASK_BUCKETS:
+        if seconds <= bound:
+            pipe.hincrby(_histogram_key(), f"{field}|{bound}", 1)
+    pipe.hincrby(_histogram_key(), f"{field}|count", 1)
+    pipe.hincrbyfloat(_histogram_key(), f"{field}|sum", seconds)
+    try:
+        pipe.execute()
+    except redis.RedisError as error:
+        logger.warning("task duration not recorded: %s", error)
+
+
+def _histogram_key() -> str:
+    # Per queue: installations sharing one Redis (CELERY_QUEUE) keep their figures apart.
+    return f"bazgasht:metrics:{settings.CELERY_TASK_DEFAULT_QUEUE}:task_seconds"
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+
+
+# --- The exposition -----------------------------------------------------------------------
+
+
+class Exposition:
+    """Lines of the text format: each metric's HELP and TYPE once, then its samples."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def metric(self, name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[str, str], float]]) -> None:
+        self.lines.append(f"# HELP {name} {help_text}")
+        self.lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            self.sample(name, labels, value)
+
+    def sample(self, name: str, labels: dict[str, str], value: float) -> None:
+        shown = ",".join(f'{key}="{_escape(str(label))}"' for key, label in labels.items())
+        self.lines.append(f"{name}{{{shown}}} {_number(value)}" if shown else f"{name} {_number(value)}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def database_metrics(out: Exposition) -> None:
+    """Three queries, each one pass over its table (grouped counts, no rows fetched)."""
+    # Imported here: config/celery.py loads this module before Django has set up its apps.
+    from feedback.cases import overdue_now
+    from feedback.models import FollowUp, Response
+    from surveys.models import Invitation
+
+    by_status = {
+        row["status"]: row
+        for row in Invitation.objects.values("status").annotate(
+            count=Count("pk"), sent=Count("pk", filter=Q(sent_at__isnull=False))
+        )
+    }
+    out.metric(
+        "bazgasht_invitations",
+        "gauge",
+        "Invitations by current status (scheduled, sending, sent, opened, answered, failed, ...).",
+        (({"status": status}, by_status.get(status, {}).get("count", 0)) for status in Invitation.Status.values),
+    )
+    out.metric(
+        "bazgasht_invitations_sent",
+        "gauge",
+        "Invitations that went out (sent at some time), whatever their status now.",
+        [({}, sum(row["sent"] for row in by_status.values()))],
+    )
+    responses = Response.objects.aggregate(
+        total=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False))
+    )
+    out.metric("bazgasht_responses", "gauge", "Responses stored (a score was sent).", [({}, responses["total"])])
+    out.metric(
+        "bazgasht_responses_completed",
+        "gauge",
+        "Responses whose customer reached the thank-you page.",
+        [({}, responses["completed"])],
+    )
+    cases = {
+        row["status"]: row
+        for row in FollowUp.objects.values("status").annotate(
+            count=Count("pk"), overdue=Count("pk", filter=overdue_now(timezone.now()))
+        )
+    }
+    out.metric(
+        "bazgasht_cases",
+        "gauge",
+        "Follow-up cases by status.",
+        (({"status": status}, cases.get(status, {}).get("count", 0)) for status in FollowUp.Status.values),
+    )
+    closed = {FollowUp.Status.RESOLVED, FollowUp.Status.NO_CONTACT}
+    out.metric(
+        "bazgasht_cases_open",
+        "gauge",
+        "Cases not yet resolved (open, in progress, waiting on the customer).",
+        [({}, sum(row["count"] for status, row in cases.items() if status not in closed))],
+    )
+    out.metric(
+        "bazgasht_cases_overdue",
+        "gauge",
+        "Open cases past their due time without a first contact.",
+        [({}, sum(row["overdue"] for row in cases.values()))],
+    )
+
+
+def broker_metrics(out: Exposition) -> None:
+    """The queue's depth, and the task histogram where Redis keeps one."""
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    stored: dict[bytes, bytes] = {}
+    if settings.REDIS_URL:
+        pipe = _redis().pipeline(transaction=False)
+        for suffix in _PRIORITY_SUFFIXES:
+            pipe.llen(queue + suffix)
+        pipe.hgetall(_histogram_key())
+        *lengths, stored = pipe.execute()
+        depth = sum(lengths)
+    else:
+        # The development file broker: one file a message, named "<time>_<uuid>.<queue>.msg".
+        folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
+        depth = sum(1 for _ in folder.glob(f"*.{queue}.msg"))
+    out.metric(
+        "bazgasht_queue_depth",
+        "gauge",
+        "Celery tasks waiting in the broker (Redis LLEN of the queue), not yet taken by a worker.",
+        [({"queue": queue}, depth)],
+    )
+    histograms: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+    for raw_field, raw_value in stored.items():
+        task, state, part = raw_field.decode().rsplit("|", 2)
+        histograms[(task, state)][part] = float(raw_value)
+    out.lines.append("# HELP bazgasht_task_duration_seconds How long Celery tasks ran, by task and final state.")
+    out.lines.append("# TYPE bazgasht_task_duration_seconds histogram")
+    for (task, state), parts in sorted(histograms.items()):
+        labels = {"task": task, "state": state}
+        for bound in TASK_BUCKETS:
+            out.sample("bazgasht_task_duration_seconds_bucket", {**labels, "le": str(bound)}, parts.get(str(bound), 0))
+        out.sample("bazgasht_task_duration_seconds_bucket", {**labels, "le": "+Inf"}, parts.get("count", 0))
+        out.sample("bazgasht_task_duration_seconds_sum", labels, parts.get("sum", 0))
+        out.sample("bazgasht_task_duration_seconds_count", labels, parts.get("count", 0))
+
+
+def exposition() -> str:
+    """Every metric; a source that cannot be read is reported down rather than failing the scrape."""
+    out = Exposition()
+    up: dict[str, bool] = {}
+    try:
+        database_metrics(out)
+        up["database"] = True
+    except DatabaseError as error:
+        logger.warning("metrics: the database could not be read: %s", type(error).__name__)
+        up["database"] = False
+    try:
+        broker_metrics(out)
+        up["broker"] = True
+    except (redis.RedisError, OSError) as error:
+        logger.warning("metrics: the broker could not be read: %s", error)
+        up["broker"] = False
+    out.metric(
+        "bazgasht_metrics_source_up",
+        "gauge",
+        "Whether this scrape could read each source (1) or not (0).",
+        (({"source": source}, int(ok)) for source, ok in up.items()),
+    )
+    return out.text()
+
+
+@never_cache
+@require_safe
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    token = settings.METRICS_TOKEN
+    if not token:
+        raise Http404
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        response = HttpResponse("a valid bearer token is needed\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE)

@@ -1,0 +1,105 @@
+"""What happens when a part fails, on the real processes: gunicorn, a Celery worker with its beat,
+PostgreSQL, a Redis server and an SMTP server.
+
+Two more failures are shown elsewhere:
+- SMTP down: the send is retried with a backoff, then recorded as failed
+  (tests/surveys/test_sending.py::test_smtp_down_retries_with_backoff_then_records_failure);
+- a worker killed mid-task: its claims are taken over once their lease runs out, nothing is lost and at
+  most the one email in flight goes out twice (tests/surveys/test_worker_crash.py).
+"""
+
+import time
+from collections import Counter
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from surveys.domain import CustomerDetails, create_api_key, record_order
+from surveys.models import Invitation, Order
+from tests.ops.conftest import RedisServer, celery_worker_process, gunicorn
+
+
+def order(number: int) -> dict[str, object]:
+    return {
+        "external_id": f"R-{number}",
+        "total": "20.00",
+        "currency": "EUR",
+        "placed_at": "2026-11-20T10:00:00+00:00",
+        "customer": {"email": f"c{number}@example.com"},
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_down_orders_are_still_accepted_and_their_surveys_go_out_once_it_is_back(tmp_path, mailbox, shop):
+    broker = RedisServer(tmp_path)
+    broker.start()
+    _, key = create_api_key(shop, name="outage")
+    auth = {"Authorization": f"Bearer {key}"}
+    parts = {"REDIS_URL": broker.url, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(settings.EMAIL_PORT)}
+    try:
+        with (
+            gunicorn(tmp_path, **parts) as web,
+            celery_worker_process(tmp_path, "-B", "--pool=solo", SEND_SWEEP_SECONDS="1", **parts),
+        ):
+            assert web.request("POST", "/api/v1/orders", body=order(0), headers=auth)[0] == 201
+            mailbox.wait_for(1, timeout=60)
+
+            broker.stop()
+            ready = web.request("GET", "/readyz")
+            accepted = [web.request("POST", "/api/v1/orders", body=order(n), headers=auth)[0] for n in range(1, 6)]
+            time.sleep(3)  # three sweeps' time: nothing can be sent while the broker is away
+            sent_during_outage = len(mailbox.messages)
+
+            broker.start()  # same port, and empty: whatever the broker held is gone
+            mailbox.wait_for(6, timeout=90)
+            ready_again = web.request("GET", "/readyz")
+    finally:
+        broker.stop()
+
+    assert accepted == [201] * 5
+    assert (ready[0], ready[1]["failed"]) == (503, ["broker"])
+    assert sent_during_outage == 1
+    assert (ready_again[0], ready_again[1]["failed"]) == (200, [])
+    assert Order.objects.filter(shop=shop).count() == 6
+    assert set(Invitation.objects.filter(shop=shop).values_list("status", flat=True)) == {"sent"}
+    received = Counter(message["To"] for message in mailbox.messages)
+    assert received == {f"c{n}@example.com": 1 for n in range(6)}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="drops PostgreSQL's connections")
+@pytest.mark.django_db(transaction=True)
+def test_web_and_workers_reconnect_after_postgresql_drops_every_connection(tmp_path, celery_worker, mailbox, shop):
+    # The shared PostgreSQL cannot be restarted here; terminating every connection to the test database
+    # is what a restart does to the processes' connections.
+    with gunicorn(tmp_path) as web:
+        assert web.request("GET", "/readyz")[0] == 200
+        new_order(shop, 0)
+        mailbox.wait_for(1, timeout=60)
+
+        dropped = terminate_other_connections()
+        ready = web.request("GET", "/readyz")
+        for number in range(1, 4):
+            new_order(shop, number)
+        mailbox.wait_for(4, timeout=60)
+
+    assert dropped >= 2  # at least a web process's and the worker's
+    assert (ready[0], ready[1]["failed"]) == (200, [])
+    assert set(Invitation.objects.filter(shop=shop).values_list("status", flat=True)) == {"sent"}
+    assert sorted(message["To"] for message in mailbox.messages) == [f"c{n}@example.com" for n in range(4)]
+
+
+def terminate_other_connections() -> int:
+    """Ends every other session on this test database, as a PostgreSQL restart would."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def new_order(shop: object, number: int) -> None:
+    record_order(shop, external_id=f"P-{number}", customer=CustomerDetails(email=f"c{number}@example.com"),
+                 total=10, currency="EUR", placed_at=timezone.now())  # fmt: skip
