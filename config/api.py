@@ -1,39 +1,114 @@
-"""The one NinjaAPI: routers, API-key auth and the mapping of domain errors to HTTP."""
+"""The one NinjaAPI: routers, API-key auth with scopes, and the mapping of domain errors to HTTP."""
+
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import HttpBearer
 
+from feedback.alerts_api import router as webhooks_router
 from feedback.api import router as metrics_router
 from feedback.cases_api import router as cases_router
+from reports.api import router as reports_router
 from surveys.api import router as orders_router
 from surveys.domain import api_key_for
 from surveys.errors import DomainError
-from surveys.models import Shop
+from surveys.models import ApiScope, Shop
+from surveys.privacy_api import router as customers_router
+
+# Which scope each endpoint needs, decided by one rule so a new endpoint cannot be left out:
+#   /webhooks/…                      webhooks  (reads too: the URL and log say where complaints go)
+#   GET (orders, cases, notes, metrics, exports)          read
+#   POST, PUT, PATCH, DELETE (orders, events, cases, notes) write
+# tests/test_security_api.py checks every operation in the OpenAPI schema against it.
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+WEBHOOKS_PREFIX = "webhooks/"
+SCOPES_DOC = (
+    "Scopes: `read` for every GET, `write` for every POST, PUT, PATCH and DELETE, and `webhooks` for "
+    "everything under /webhooks/ (reads included). A key without the scope an endpoint needs gets a 403."
+)
+
+
+class MissingScope(DomainError):
+    """This API key may not do that."""
+
+    status_code = 403
+
+
+def scope_for(method: str, path: str) -> str:
+    """The scope an API request needs; `path` is relative to the API root (orders/A-1, webhooks/alerts)."""
+    if path.startswith(WEBHOOKS_PREFIX):
+        return ApiScope.WEBHOOKS
+    return ApiScope.READ if method.upper() in SAFE_METHODS else ApiScope.WRITE
 
 
 class ApiKeyAuth(HttpBearer):
-    """`Authorization: Bearer <key>`; the request acts for the key's shop."""
+    """`Authorization: Bearer <key>`; the request acts for the key's shop, within the key's scopes."""
+
+    openapi_description = SCOPES_DOC
 
     def authenticate(self, request: HttpRequest, token: str) -> Shop | None:
         key = api_key_for(token)
         if key is None:
             return None
+        needed = scope_for(request.method or "GET", _api_path(request))
+        if needed not in key.scopes:
+            raise MissingScope(f"this API key lacks the {needed} scope")
         # The key's name goes into audit trails ("via API key shopify").
         request.api_key_name = key.name  # type: ignore[attr-defined]
         return key.shop
 
 
-api = NinjaAPI(
+def _api_path(request: HttpRequest) -> str:
+    match = request.resolver_match
+    route = match.route if match is not None else request.path_info.lstrip("/")
+    return route.removeprefix(API_ROOT)
+
+
+API_ROOT = "api/v1/"
+
+# What every endpoint may answer besides its success, so the schema tells clients (and the
+# schemathesis run in tests/test_security_fuzz.py holds the API to it).
+ERROR_RESPONSES = {
+    "400": "The body is not JSON, or a rule refused the request.",
+    "401": "No valid API key.",
+    "403": "The API key lacks the scope this endpoint needs.",
+    "404": "Not there, or not this shop's.",
+    "422": "Invalid input: `detail` lists each problem with its field.",
+}
+CONFLICT = {"409": "The change conflicts with the current state (a case's status, for example)."}
+
+
+class BazgashtAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        schema["components"].setdefault("schemas", {})["Error"] = {
+            "type": "object",
+            "properties": {"detail": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]}},
+            "required": ["detail"],
+        }
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for item in schema["paths"].values():
+            for method, operation in item.items():
+                errors = ERROR_RESPONSES | (CONFLICT if method.upper() not in SAFE_METHODS else {})
+                for status, text in errors.items():
+                    operation["responses"].setdefault(status, {"description": text, **error})
+        return schema
+
+
+api = BazgashtAPI(
     title="Bazgasht API",
     version="1",
-    description="Orders in, surveys out, and the numbers that come back.",
+    description="Orders in, surveys out, and the numbers that come back.\n\n" + SCOPES_DOC,
     auth=ApiKeyAuth(),
     urls_namespace="api",
 )
 api.add_router("/", orders_router)
 api.add_router("/", metrics_router)
 api.add_router("/", cases_router)
+api.add_router("/", reports_router)
+api.add_router("/", customers_router)
+api.add_router("/", webhooks_router)
 
 
 @api.exception_handler(DomainError)

@@ -7,6 +7,7 @@ clone works without any server. DATABASE_URL and REDIS_URL switch to PostgreSQL 
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from config.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_rate, env_str
@@ -47,7 +48,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log line and every response carries the request's id (config/logging.py).
+    "config.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.security.RefuseNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -55,6 +59,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.security.SessionExpiryMiddleware",
+    # Above XFrameOptionsMiddleware, so it sees that header on the way out (config/security.py).
+    "config.security.SecurityHeadersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -88,7 +95,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -218,14 +225,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.send_due_invitations",
         "schedule": float(SEND_SWEEP_SECONDS),
     },
-    "start-monthly-reports": {
-        "task": "reports.tasks.start_due_monthly_reports",
+    "start-due-reports": {
+        "task": "reports.tasks.start_due_reports",
         "schedule": 15 * 60.0,
     },
     # Each shop's own sentiment model, retrained when enough new scored comments came in.
     "retrain-sentiment-models": {
         "task": "sentiment.tasks.retrain_shop_models",
         "schedule": 6 * 3600.0,
+    },
+    # Each shop's retention: answers and customers older than it keeps them are anonymised.
+    "apply-retention": {
+        "task": "surveys.tasks.start_retention",
+        "schedule": 24 * 3600.0,
     },
 }
 
@@ -247,15 +259,66 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# A staff session ends this long after signing in, and after SESSION_IDLE_SECONDS without a
+# request, whichever comes first (config.security.SessionExpiryMiddleware).
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 3600, minimum=60)
 X_FRAME_OPTIONS = "DENY"
 
+# Staff sign-in: a username/password check that locks out after repeated failures, for the work
+# list and the admin alike (both sign in at /login/; TOTP two-factor is asked there when on).
+AUTHENTICATION_BACKENDS = ["config.security.LockoutBackend"]
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=3, maximum=100)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20, minimum=3, maximum=1000)
+LOGIN_LOCKOUT_WINDOW = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60))
+
+# Content-Security-Policy (config.security.SecurityHeadersMiddleware adds frame-ancestors): no
+# inline or third-party script at all. Styles may be inline: the answer page's brand colours and
+# a few style attributes (a scale's width, a chart's size) are rendered per shop; CSS cannot run
+# code, so this is the cheap part of the policy to relax.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+    # data: for the work list's empty favicon and the API docs' icons.
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "frame-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+}
+# Where browsers POST violation reports, if you collect them (empty: not reported).
+CSP_REPORT_URI = env_str("CSP_REPORT_URI")
+
+# --- Operations: logs, health checks, metrics ----------------------------------------
+# "json": one JSON object a line (time, level, logger, message, request_id, task_name, task_id)
+# for a log shipper; "plain" for a terminal. config/logging.py.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower() or "plain"
+if LOG_FORMAT not in ("plain", "json"):
+    raise ConfigError(f"LOG_FORMAT={LOG_FORMAT!r} is not supported (use plain or json)")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "config.logging.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # WeasyPrint's font subsetting logs every table at INFO.
-    "loggers": {"fontTools": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own console handler (with DEBUG) would print its lines a second time, unformatted.
+        "django": {"handlers": [], "level": "INFO"},
+        # WeasyPrint's font subsetting logs every table at INFO, and its layout every page.
+        "fontTools": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+    },
 }
+# In JSON mode a Celery worker logs through the handler above too, instead of its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it does not exist (404).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Load balancers probe over plain HTTP on the private network: no redirect to HTTPS for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

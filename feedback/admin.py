@@ -1,7 +1,19 @@
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from feedback.models import Answer, CaseEvent, CaseNote, FlagRules, FollowUp, Response
+from feedback import signin
+from feedback.models import (
+    AlertDelivery,
+    Answer,
+    CaseEvent,
+    CaseNote,
+    FlagRules,
+    FollowUp,
+    LoginFailure,
+    Response,
+    TwoFactorDevice,
+)
 from surveys.admin import SHOP_ADMINS, ShopScopedAdmin
 
 
@@ -58,3 +70,68 @@ class FollowUpAdmin(ShopScopedAdmin):
 class FlagRulesAdmin(ShopScopedAdmin):
     roles = SHOP_ADMINS
     list_display = ["shop", "nps_at_most", "csat_at_most", "comment_polarity_at_most", "working_days"]
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(ShopScopedAdmin):
+    """The alert webhooks' delivery log: written by feedback.alerts, read here, never edited."""
+
+    roles = SHOP_ADMINS
+    list_display = ["at", "follow_up", "outcome", "http_status", "attempt", "duration_ms", "error", "shop"]
+    list_filter = ["outcome"]
+    list_select_related = ["shop"]
+    readonly_fields = ["at", "shop", "follow_up", "url", "attempt", "outcome", "http_status", "error", "duration_ms"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    """Sign-in records: every staff member has the feedback app's permissions, but only a
+    superuser may unlock an account or reset someone's two-factor (by deleting the row)."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(SuperuserOnlyAdmin):
+    """Refused sign-ins; deleting an account's rows unlocks it at once."""
+
+    list_display = ["at", "username", "ip", "step"]
+    list_filter = ["step"]
+    search_fields = ["username", "ip"]
+    date_hierarchy = "at"
+
+
+@admin.register(TwoFactorDevice)
+class TwoFactorDeviceAdmin(SuperuserOnlyAdmin):
+    """Who has two-factor on; deleting a row turns it off for someone who lost phone and codes."""
+
+    list_display = ["user", "confirmed_at", "created_at"]
+    list_select_related = ["user"]
+    fields = ["user", "confirmed_at", "created_at"]  # never the secret
+    search_fields = ["user__username"]
+
+    def delete_model(self, request: HttpRequest, obj: TwoFactorDevice) -> None:
+        signin.turn_off(obj.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TwoFactorDevice]) -> None:
+        for device in queryset.select_related("user"):
+            signin.turn_off(device.user)

@@ -3,22 +3,27 @@
 The webhook body is JSON with a "text" line, so a Slack (or Mattermost, Rocket.Chat)
 incoming-webhook URL shows it as a message as is; other receivers check the signature:
 X-Bazgasht-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the shop's secret>,
-the timestamp in X-Bazgasht-Timestamp (reject old ones to stop replays).
+the timestamp in X-Bazgasht-Timestamp (reject old ones to stop replays). While a secret is being
+rotated the header carries two signatures, comma-separated: one matching is enough.
+Every attempt is logged (AlertDelivery); failures are retried with growing pauses (feedback.tasks).
 """
 
 import hashlib
 import hmac
 import json
+import secrets
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.urls import reverse
+from django.utils import timezone
 
 from feedback.flagging import rules_for
-from feedback.models import CaseEvent, FollowUp
+from feedback.models import AlertDelivery, CaseEvent, FlagRules, FollowUp
 from surveys.errors import DomainError
 
 WEBHOOK_TIMEOUT = 10
@@ -40,7 +45,7 @@ def alert_text(case: FollowUp) -> str:
     customer = response.customer
     lead = next((a for a in response.answers.all() if a.score is not None), None)
     score = f", {_SCALE_NAMES.get(lead.question.kind, lead.question.kind)} {lead.score}" if lead else ""
-    reasons = ", ".join(FollowUp.Reason(code).label for code in case.reasons if code in FollowUp.Reason.values)
+    reasons = ", ".join(str(FollowUp.Reason(code).label) for code in case.reasons if code in FollowUp.Reason.values)
     due = f", due {case.due_at.astimezone(case.shop.tz):%a %H:%M}" if case.due_at else ""
     return (
         f"[{case.get_priority_display()}] {case.shop.display_name}: {customer.name or customer.email or customer.phone}"
@@ -67,8 +72,46 @@ def email_alert(case: FollowUp) -> str | None:
     return to
 
 
-def webhook_alert(case: FollowUp, *, now: float | None = None) -> bool:
-    """POST the alert to the shop's webhook; raises WebhookFailed for a retry. False if none is set."""
+def signing_secrets(rules: FlagRules, *, at: datetime | None = None) -> list[str]:
+    """The secrets a webhook is signed with now: the current one, and the previous one until its end."""
+    at = at or timezone.now()
+    found = [rules.alert_webhook_secret] if rules.alert_webhook_secret else []
+    until = rules.alert_webhook_previous_secret_until
+    if rules.alert_webhook_previous_secret and until is not None and at < until:
+        found.append(rules.alert_webhook_previous_secret)
+    return found
+
+
+def signature_header(body: bytes, *, timestamp: str, secrets_: list[str]) -> str:
+    """The signature header: one "sha256=<hex>", or several comma-separated while a secret is being
+    rotated (the current secret's first); a receiver accepts the request if any of them matches."""
+    return ", ".join(
+        "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        for secret in secrets_
+    )
+
+
+def rotate_webhook_secret(rules: FlagRules, *, keep_previous: timedelta) -> str:
+    """A new random signing secret, returned once. The old one keeps signing for `keep_previous`
+    (zero: stops at once), so the receiver can switch without missing an alert."""
+    new = secrets.token_urlsafe(32)
+    if rules.alert_webhook_secret and keep_previous > timedelta(0):
+        rules.alert_webhook_previous_secret = rules.alert_webhook_secret
+        rules.alert_webhook_previous_secret_until = timezone.now() + keep_previous
+    else:
+        rules.alert_webhook_previous_secret = ""
+        rules.alert_webhook_previous_secret_until = None
+    rules.alert_webhook_secret = new
+    rules.save()
+    return new
+
+
+def webhook_alert(case: FollowUp, *, now: float | None = None, attempt: int = 1) -> bool:
+    """POST the alert to the shop's webhook; raises WebhookFailed for a retry. False if none is set.
+
+    Side effects: an AlertDelivery row for the attempt, whatever its outcome (the delivery log),
+    and an "alerted" CaseEvent once it is delivered.
+    """
     rules = rules_for(case.shop)
     if not rules.alert_webhook_url:
         return False
@@ -88,18 +131,34 @@ def webhook_alert(case: FollowUp, *, now: float | None = None) -> bool:
     ).encode()
     timestamp = str(int(now if now is not None else time.time()))
     headers = {"Content-Type": "application/json", "X-Bazgasht-Timestamp": timestamp}
-    if rules.alert_webhook_secret:
-        digest = hmac.new(rules.alert_webhook_secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-        headers["X-Bazgasht-Signature"] = f"sha256={digest.hexdigest()}"
+    signing = signing_secrets(rules)
+    if signing:
+        headers["X-Bazgasht-Signature"] = signature_header(body, timestamp=timestamp, secrets_=signing)
     request = urllib.request.Request(rules.alert_webhook_url, data=body, headers=headers, method="POST")  # noqa: S310 - the shop's own https URL
+    started = time.monotonic()
+    status: int | None = None
+    error = ""
     try:
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as answer:  # noqa: S310
             status = answer.status
-    except urllib.error.HTTPError as error:
-        status = error.code
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise WebhookFailed(f"the alert webhook did not answer: {error}") from None
-    if status >= 300:
-        raise WebhookFailed(f"the alert webhook answered HTTP {status}")
+    except urllib.error.HTTPError as refused:
+        status = refused.code
+    except (urllib.error.URLError, TimeoutError, OSError) as failure:
+        error = f"the alert webhook did not answer: {failure}"
+    if status is not None and status >= 300:
+        error = f"the alert webhook answered HTTP {status}"
+    AlertDelivery.objects.create(
+        shop=case.shop,
+        follow_up=case,
+        url=rules.alert_webhook_url,
+        attempt=attempt,
+        outcome=AlertDelivery.Outcome.FAILED if error else AlertDelivery.Outcome.DELIVERED,
+        http_status=status,
+        error=error[:300],
+        duration_ms=int((time.monotonic() - started) * 1000),
+        signatures=len(signing),
+    )
+    if error:
+        raise WebhookFailed(error)
     CaseEvent.objects.create(follow_up=case, action="alerted", detail={"webhook": status})
     return True

@@ -2,8 +2,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
-from surveys.models import Customer, Invitation, Language, Question, Shop, Survey
+from surveys.models import Channel, Customer, Invitation, Language, Question, Shop, Survey
 
 
 class Response(models.Model):
@@ -21,6 +22,15 @@ class Response(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    # What the cuts group by, recorded when the response is stored so they read no invitation or
+    # order: the invitation's channel, and whether the customer had placed an order before the
+    # one surveyed (cancelled ones too), as far as the shop knew then. The database fills both
+    # (a trigger, see migration 0007), so every way of storing a response does; nothing else
+    # should write them. Null only in a Response object not read back since it was stored (and
+    # nullable so SQLite adds the columns in place instead of rebuilding the table under the
+    # triggers of migration 0004).
+    channel = models.CharField(max_length=10, choices=Channel.choices, null=True, editable=False)  # noqa: DJ001
+    repeat_customer = models.BooleanField(null=True, editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["shop", "submitted_at"], name="response_shop_time_idx")]
@@ -68,39 +78,39 @@ class FollowUp(models.Model):
     """A flagged response on the support team's work list: a case."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        IN_PROGRESS = "in_progress", "In progress"
-        WAITING = "waiting", "Waiting on customer"
-        RESOLVED = "resolved", "Resolved"
-        NO_CONTACT = "no_contact", "No contact"
+        OPEN = "open", _("Open")
+        IN_PROGRESS = "in_progress", _("In progress")
+        WAITING = "waiting", _("Waiting on customer")
+        RESOLVED = "resolved", _("Resolved")
+        NO_CONTACT = "no_contact", _("No contact")
 
     class Reason(models.TextChoices):
-        DETRACTOR = "detractor", "Detractor (NPS 0–6)"
-        LOW_CSAT = "low_csat", "Low satisfaction (CSAT 1–2)"
-        NEGATIVE_COMMENT = "negative_comment", "Negative comment"
+        DETRACTOR = "detractor", _("Detractor (NPS 0–6)")
+        LOW_CSAT = "low_csat", _("Low satisfaction (CSAT 1–2)")
+        NEGATIVE_COMMENT = "negative_comment", _("Negative comment")
         # The score says fine, the words say otherwise: the customers who leave silently.
-        SILENT_DETRACTOR = "silent_detractor", "Good score, unhappy comment"
-        KEYWORD = "keyword", "Mentions a warning word"
-        REPEAT_LOW = "repeat_low", "Second low score"
+        SILENT_DETRACTOR = "silent_detractor", _("Good score, unhappy comment")
+        KEYWORD = "keyword", _("Mentions a warning word")
+        REPEAT_LOW = "repeat_low", _("Second low score")
 
     class Priority(models.IntegerChoices):
-        URGENT = 1, "Urgent"
-        HIGH = 2, "High"
-        NORMAL = 3, "Normal"
-        LOW = 4, "Low"
+        URGENT = 1, _("Urgent")
+        HIGH = 2, _("High")
+        NORMAL = 3, _("Normal")
+        LOW = 4, _("Low")
 
     class Resolution(models.TextChoices):
-        FIXED = "fixed", "Problem solved"
-        EXPLAINED = "explained", "Explained, nothing to fix"
-        GOODWILL = "goodwill", "Goodwill given"
-        NO_ACTION = "no_action", "No action needed"
-        UNREACHABLE = "unreachable", "Could not reach the customer"
+        FIXED = "fixed", _("Problem solved")
+        EXPLAINED = "explained", _("Explained, nothing to fix")
+        GOODWILL = "goodwill", _("Goodwill given")
+        NO_ACTION = "no_action", _("No action needed")
+        UNREACHABLE = "unreachable", _("Could not reach the customer")
 
     class Goodwill(models.TextChoices):
-        NONE = "", "None"
-        COUPON = "coupon", "Coupon"
-        REFUND = "refund", "Refund"
-        REPLACEMENT = "replacement", "Replacement"
+        NONE = "", _("None")
+        COUPON = "coupon", _("Coupon")
+        REFUND = "refund", _("Refund")
+        REPLACEMENT = "replacement", _("Replacement")
 
     response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="follow_up")
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="follow_ups")
@@ -212,6 +222,14 @@ class FlagRules(models.Model):
     alert_webhook_secret = models.CharField(
         max_length=200, blank=True, help_text="Signs each webhook (X-Bazgasht-Signature: sha256=HMAC of the body)."
     )
+    # Rotating the secret: the old one goes here and webhooks carry a signature with each
+    # until then, so the receiver can switch at its own pace.
+    alert_webhook_previous_secret = models.CharField(
+        max_length=200, blank=True, help_text="The secret before the last change; also signs webhooks until…"
+    )
+    alert_webhook_previous_secret_until = models.DateTimeField(
+        null=True, blank=True, help_text="…this time. Leave empty to stop signing with the previous secret."
+    )
 
     class Meta:
         verbose_name_plural = "flag rules"
@@ -278,3 +296,36 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on case {self.follow_up_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class AlertDelivery(models.Model):
+    """The delivery log of alert webhooks: one row per attempt, so a shop can see what reached its
+    receiver, what failed and why, and when the retries ran."""
+
+    class Outcome(models.TextChoices):
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (retried)"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="alert_deliveries")
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="alert_deliveries")
+    url = models.URLField(max_length=500)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    # How many signatures went out (2 while a previous secret is still honoured).
+    signatures = models.PositiveSmallIntegerField(default=0)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "alert deliveries"
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["shop", "at"], name="alertdelivery_shop_time_idx")]
+
+    def __str__(self) -> str:
+        return f"alert for case {self.follow_up_id}: {self.outcome} (attempt {self.attempt})"
+
+
+# Staff sign-in (lockout, two-factor) lives in its own module; imported so Django finds it.
+from feedback.accounts import LoginFailure, RecoveryCode, TwoFactorDevice  # noqa: E402, F401

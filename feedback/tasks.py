@@ -27,7 +27,7 @@ def alert_case(self: Task, *, case_id: int) -> None:
         if not any("email" in detail for detail in sent):
             alerts.email_alert(case)
         if not any("webhook" in detail for detail in sent):
-            alerts.webhook_alert(case)
+            alerts.webhook_alert(case, attempt=self.request.retries + 1)
     except (alerts.WebhookFailed, smtplib.SMTPException, OSError) as error:
         # 30 s, 1 min, 2 min … about 2 hours in all.
         raise self.retry(exc=error, countdown=30 * 2**self.request.retries) from error

@@ -1,7 +1,7 @@
-from django.contrib.auth.views import LoginView, LogoutView
+from django.contrib.auth.views import LogoutView
 from django.urls import path, reverse_lazy
 
-from feedback import dashboard, export_views, preview, views, worklist
+from feedback import dashboard, export_views, preview, signin_views, views, worklist
 
 urlpatterns = [
     path("s/<str:token>/", views.answer, name="answer"),
@@ -12,13 +12,10 @@ urlpatterns = [
 
 # The support team's work list (feedback/worklist.py) and the staff login it sends people to.
 urlpatterns += [
-    path(
-        "login/",
-        LoginView.as_view(
-            template_name="work/login.html", redirect_authenticated_user=True, next_page=reverse_lazy("worklist")
-        ),
-        name="login",
-    ),
+    # Staff sign in here for the admin too (feedback/signin_views.py): lockout and two-factor.
+    path("login/", signin_views.sign_in, name="login"),
+    path("login/code/", signin_views.sign_in_code, name="login_code"),
+    path("account/two-factor/", signin_views.two_factor, name="two_factor"),
     path("logout/", LogoutView.as_view(next_page=reverse_lazy("login")), name="logout"),
     path("cases/", worklist.queue_page, name="worklist"),
     path("cases/assign/", worklist.assign_cases, name="cases_assign"),

@@ -284,7 +284,10 @@ def rows_of(found: Iterable[FollowUp], *, now: datetime) -> list[Row]:
 
 
 def reason_labels(codes: Iterable[str], *, short: bool = False) -> list[str]:
-    labels: dict[str, str] = {**dict(FollowUp.Reason.choices), **(SHORT_REASONS if short else {})}
+    labels: dict[str, str] = {
+        **{code: str(label) for code, label in FollowUp.Reason.choices},
+        **(SHORT_REASONS if short else {}),
+    }
     return [str(labels.get(code, code)) for code in codes]
 
 
@@ -542,8 +545,8 @@ def timeline_of(case: FollowUp) -> list[Moment]:
 def describe(event: CaseEvent) -> str:
     """An audit event in words."""
     detail: dict[str, Any] = event.detail or {}
-    statuses: dict[Any, str] = dict(Status.choices)
-    priorities: dict[Any, str] = dict(Priority.choices)
+    statuses: dict[Any, str] = {value: str(label) for value, label in Status.choices}
+    priorities: dict[Any, str] = {value: str(label) for value, label in Priority.choices}
     if event.action == "flagged":
         reasons = ", ".join(reason_labels(detail.get("reasons", [])))
         return f"Flagged ({priorities.get(detail.get('priority'), '?')}): {reasons}"

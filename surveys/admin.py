@@ -3,18 +3,25 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.text import slugify
 
+from surveys import privacy
 from surveys.csv_import import COLUMNS, MAX_ROWS, REQUIRED_COLUMNS, CsvFileError, import_orders
+from surveys.domain import create_api_key
 from surveys.models import (
     ApiKey,
+    ApiScope,
     Customer,
+    Erasure,
     Invitation,
     Membership,
     Order,
@@ -24,6 +31,7 @@ from surveys.models import (
     Survey,
     WebhookDelivery,
     WebhookSource,
+    default_api_scopes,
 )
 from surveys.queries import shops_of
 from surveys.standard_questions import add_standard_questions
@@ -35,6 +43,8 @@ class ShopScopedAdmin(admin.ModelAdmin):
     shop_path = "shop"
     # The shop's settings (surveys, rules, keys, members) are its admins' to change.
     roles: tuple[str, ...] | None = None
+    # Django 6 assumes https for a URL typed without a scheme; say so now (5.2 warns otherwise).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
@@ -46,6 +56,28 @@ class ShopScopedAdmin(admin.ModelAdmin):
         if db_field.name == "shop" and not request.user.is_superuser:
             kwargs["queryset"] = shops_of(request.user, roles=self.roles)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    # Without the role in any shop these pages are a 403 and hidden from the index, not an empty
+    # list and an add form with no shop to pick.
+    def _has_role(self, request: HttpRequest) -> bool:
+        if self.roles is None or request.user.is_superuser:
+            return True
+        known: dict[tuple[str, ...], bool] = request.__dict__.setdefault("_bazgasht_roles", {})
+        if self.roles not in known:
+            known[self.roles] = shops_of(request.user, roles=self.roles).exists()
+        return known[self.roles]
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._has_role(request) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self._has_role(request) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._has_role(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._has_role(request) and super().has_delete_permission(request, obj)
 
 
 SHOP_ADMINS = (Membership.Role.ADMIN,)
@@ -64,6 +96,7 @@ class ShopAdmin(ShopScopedAdmin):
             "Answer page",
             {"fields": ["answer_edit_window", "follow_up_enabled", "review_url", "referral_url"]},
         ),
+        ("Privacy", {"fields": ["consent_basis", "retention_months", "retention_purges_reports"]}),
     ]
     search_fields = ["name", "slug"]
 
@@ -76,12 +109,47 @@ class MembershipAdmin(ShopScopedAdmin):
     list_select_related = ["user", "shop"]
 
 
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.TypedMultipleChoiceField(
+        choices=ApiScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=default_api_scopes,
+        help_text="Give each integration only what it needs: a reporting tool needs read alone.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["shop", "name", "scopes"]
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(ShopScopedAdmin):
+    """Keys are made here (the key is shown once, in the message after saving), scoped, and revoked."""
+
     roles = SHOP_ADMINS
-    list_display = ["name", "prefix", "shop", "created_at", "last_used_at", "revoked_at"]
+    form = ApiKeyForm
+    list_display = ["name", "prefix", "shop", "scope_list", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
     list_select_related = ["shop"]
-    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    @admin.display(description="scopes")
+    def scope_list(self, key: ApiKey) -> str:
+        return ", ".join(key.scopes)
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, raw = create_api_key(obj.shop, name=obj.name, scopes=obj.scopes)
+        obj.pk, obj.prefix, obj.key_hash, obj.created_at = key.pk, key.prefix, key.key_hash, key.created_at
+        self.message_user(request, f"The new key is {raw} . Copy it now: it is stored hashed and not shown again.")
+
+    @admin.action(description="Revoke the selected keys (they stop working at once)")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{revoked} key(s) revoked.")
 
 
 # Every step of an invitation's life, with its time and, at an end, the reason.
@@ -111,10 +179,87 @@ class InvitationHistory(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(ShopScopedAdmin):
-    list_display = ["__str__", "email", "phone", "language", "shop"]
+    list_display = ["__str__", "email", "phone", "language", "consent", "anonymised_at", "shop"]
+    list_filter = ["consent"]
     list_select_related = ["shop"]
     search_fields = ["email", "phone", "name"]
+    readonly_fields = ["consent_source", "anonymised_at", "created_at"]
     inlines = [InvitationHistory]
+    # Exporting and erasing a customer's data are the shop admins' to do (a data request).
+    actions = ["export_data", "erase"]
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        if "consent" in form.changed_data:
+            obj.consent_source = "admin"
+            if "consent_at" not in form.changed_data:
+                obj.consent_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not shops_of(request.user, roles=SHOP_ADMINS).exists():
+            for name in ("export_data", "erase"):
+                actions.pop(name, None)
+        return actions
+
+    @admin.action(description="Export all data held about the selected customers (JSON)", permissions=["view"])
+    def export_data(self, request: HttpRequest, queryset: QuerySet[Customer]) -> HttpResponse:
+        customers = self._of_my_shops(request, queryset)
+        exports = [privacy.export_customer(customer) for customer in customers]
+        name = f"customer-{customers[0].pk}.json" if len(exports) == 1 else "customers.json"
+        answer = JsonResponse(
+            exports[0] if len(exports) == 1 else {"customers": exports},
+            json_dumps_params={"ensure_ascii": False, "indent": 2},
+        )
+        answer["Content-Disposition"] = f'attachment; filename="{name}"'
+        return answer
+
+    @admin.action(description="Erase the selected customers (personal data and comments)", permissions=["change"])
+    def erase(self, request: HttpRequest, queryset: QuerySet[Customer]) -> TemplateResponse | None:
+        """Asks first, listing what happens; erases on the confirming POST."""
+        customers = self._of_my_shops(request, queryset)
+        if not customers:
+            self.message_user(request, "None of the selected customers is yours to erase.", messages.WARNING)
+            return None
+        if request.POST.get("confirmed") == "yes":
+            for customer in customers:
+                privacy.erase_customer(customer, by=request.user, via="admin")  # type: ignore[arg-type]
+            self.message_user(request, f"{len(customers)} customer(s) erased; the erasure is in the audit trail.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Erase customers?",
+            "customers": customers,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/surveys/customer/erase_confirmation.html", context)
+
+    def _of_my_shops(self, request: HttpRequest, queryset: QuerySet[Customer]) -> list[Customer]:
+        if (
+            not request.user.is_superuser
+            and queryset.exclude(shop__in=shops_of(request.user, roles=SHOP_ADMINS)).exists()
+        ):
+            raise PermissionDenied
+        return list(queryset.select_related("shop").order_by("pk"))
+
+
+@admin.register(Erasure)
+class ErasureAdmin(ShopScopedAdmin):
+    """The audit trail of erasures: who erased which customer, when. Written by erasures only."""
+
+    roles = SHOP_ADMINS
+    list_display = ["at", "customer_id", "requested_by", "via", "shop"]
+    list_select_related = ["shop", "requested_by"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Suppression)

@@ -1,8 +1,8 @@
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Status
+from ninja import Path, Router, Status
 from pydantic import ValidationError
 
 from surveys import domain
@@ -12,6 +12,8 @@ from surveys.queries import orders_of
 from surveys.schemas import BulkOrderResult, BulkOrdersIn, BulkOrdersOut, OrderEventIn, OrderIn, OrderOut
 
 router = Router(tags=["orders"])
+# The same limit as OrderIn.external_id: a longer one cannot name a stored order.
+ExternalId = Annotated[str, Path(max_length=100)]
 
 
 @router.post("/orders", response={200: OrderOut, 201: OrderOut})
@@ -47,7 +49,7 @@ def create_orders(request: HttpRequest, payload: BulkOrdersIn) -> dict[str, Any]
 
 
 @router.get("/orders/{external_id}", response=OrderOut)
-def get_order(request: HttpRequest, external_id: str) -> object:
+def get_order(request: HttpRequest, external_id: ExternalId) -> object:
     order = orders_of(request.auth).prefetch_related("invitations").filter(external_id=external_id).first()  # type: ignore[attr-defined]
     if order is None:
         raise NotFound("no such order")
@@ -55,7 +57,7 @@ def get_order(request: HttpRequest, external_id: str) -> object:
 
 
 @router.post("/orders/{external_id}/events", response=OrderOut)
-def record_order_event(request: HttpRequest, external_id: str, payload: OrderEventIn) -> object:
+def record_order_event(request: HttpRequest, external_id: ExternalId, payload: OrderEventIn) -> object:
     """Tell Bazgasht what happened to an order: `fulfilled` or `delivered` starts the surveys
     that wait for it; `cancelled` or `refunded` cancels the surveys not sent yet.
     Safe to repeat: the first time given for each event stays."""
@@ -84,7 +86,12 @@ def _new_order(payload: OrderIn) -> domain.NewOrder:
     return domain.NewOrder(
         external_id=payload.external_id,
         customer=domain.CustomerDetails(
-            email=customer.email or "", phone=customer.phone or "", name=customer.name, language=customer.language or ""
+            email=customer.email or "",
+            phone=customer.phone or "",
+            name=customer.name,
+            language=customer.language or "",
+            consent=customer.consent or "",
+            consent_at=customer.consent_at,
         ),
         total=payload.total,
         currency=payload.currency,

@@ -10,7 +10,11 @@ _HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 def brand_colours(shop: Shop) -> dict[str, str]:
     """The brand colour, the text colour that reads on it, and its "ink" for text on white."""
-    brand_color = shop.brand_color if _HEX_COLOR.match(shop.brand_color or "") else DEFAULT_BRAND_COLOR
+    return colours_of(shop.brand_color)
+
+
+def colours_of(brand_color: str) -> dict[str, str]:
+    brand_color = brand_color if _HEX_COLOR.match(brand_color or "") else DEFAULT_BRAND_COLOR
     return {
         "brand_color": brand_color,
         "brand_text_color": _readable_text_on(brand_color),

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from surveys.consent import parse_consent
 from surveys.domain import CustomerDetails, InvalidOrder, NewOrder, OrderLineDetails, Recorded, record_orders
 from surveys.errors import DomainError
 from surveys.models import Language, Order, Shop
@@ -38,6 +39,8 @@ ORDER_COLUMNS = (
     "phone",
     "name",
     "language",
+    "consent",
+    "consent_at",
     "total",
     "currency",
     "placed_at",
@@ -50,7 +53,7 @@ COLUMNS = ("external_id", *ORDER_COLUMNS, *LINE_COLUMNS)
 REQUIRED_COLUMNS = ("external_id", "total", "currency", "placed_at")
 # Required on the order, which is not the same as on every row: see the module docstring.
 REQUIRED_ORDER_FIELDS = ("total", "currency", "placed_at")
-TIME_COLUMNS = ("placed_at", "fulfilled_at", "delivered_at", "cancelled_at")
+TIME_COLUMNS = ("placed_at", "fulfilled_at", "delivered_at", "cancelled_at", "consent_at")
 
 # Persian and Arabic-Indic digits, and the Arabic decimal and thousands separators.
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫٬", "01234567890123456789.,")
@@ -192,6 +195,8 @@ def _new_order(order: _PendingOrder) -> NewOrder:
             phone=fields.get("phone", ""),
             name=fields.get("name", ""),
             language=fields.get("language", ""),
+            consent=fields.get("consent", ""),
+            consent_at=fields.get("consent_at"),
         ),
         total=fields["total"],
         currency=fields["currency"],
@@ -291,6 +296,7 @@ def _cell_parsers(shop: Shop) -> dict[str, Callable[[str], Any]]:
         "phone": _phone,
         "name": partial(_text, max_length=200),
         "language": _language,
+        "consent": parse_consent,
         "total": _amount,
         "currency": _currency,
         **dict.fromkeys(TIME_COLUMNS, in_shop_time),

@@ -1,8 +1,9 @@
 import hashlib
 import logging
+import re
 import smtplib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,9 +15,22 @@ from django.db.models import F, Max, Min, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from surveys.consent import contact_refusal, is_newer
 from surveys.emails import answer_url, build_invitation_email
 from surveys.errors import DomainError
-from surveys.models import ApiKey, Channel, Customer, Invitation, Order, OrderLine, Shop, Survey
+from surveys.models import (
+    ApiKey,
+    ApiScope,
+    Channel,
+    Customer,
+    Invitation,
+    Order,
+    OrderLine,
+    Shop,
+    Suppression,
+    Survey,
+    default_api_scopes,
+)
 from surveys.suppressions import suppressed_among
 from surveys.tokens import hash_token, link_token, new_nonce, new_token
 
@@ -28,6 +42,7 @@ MAX_SEND_ATTEMPTS = 5
 # The longest throttle a shop can set (Shop.throttle_days).
 MAX_THROTTLE_DAYS = 365
 SUPPRESSED_REASON = "the address is on the suppression list (unsubscribed, bounced or complained)"
+ERASED_REASON = "the customer's data was erased at their request; they are not surveyed again"
 
 
 class InvalidOrder(DomainError):
@@ -38,11 +53,19 @@ class InvalidOrder(DomainError):
 
 # --- API keys ------------------------------------------------------------------------
 
+# How precisely an API key's last use is recorded: one write a minute at most, not one a request.
+API_KEY_USE_RESOLUTION = timedelta(minutes=1)
 
-def create_api_key(shop: Shop, *, name: str) -> tuple[ApiKey, str]:
-    """A new key for `shop`; the clear key is returned once and never stored."""
+
+def create_api_key(shop: Shop, *, name: str, scopes: Sequence[str] | None = None) -> tuple[ApiKey, str]:
+    """A new key for `shop` (read and write unless `scopes` says otherwise); the clear key is
+    returned once and never stored."""
     raw = f"bz_{new_token()}"
-    key = ApiKey.objects.create(shop=shop, name=name, prefix=raw[:10], key_hash=hash_token(raw))
+    chosen = list(scopes) if scopes is not None else default_api_scopes()
+    unknown = set(chosen) - set(ApiScope.values)
+    if unknown:
+        raise ValueError(f"unknown API scopes: {', '.join(sorted(unknown))}")
+    key = ApiKey.objects.create(shop=shop, name=name, prefix=raw[:10], key_hash=hash_token(raw), scopes=chosen)
     return key, raw
 
 
@@ -52,14 +75,19 @@ def shop_for_api_key(raw: str) -> Shop | None:
 
 
 def api_key_for(raw: str) -> ApiKey | None:
-    """The live key (with its shop) for a raw API key, noting when it was last used."""
+    """The live (unrevoked) key, with its shop, for a raw API key, noting when it was last used.
+
+    One indexed read per request; `last_used_at` is written at most once a minute per key (a
+    conditional UPDATE, so concurrent requests do not all write), not once per request.
+    """
     key = ApiKey.objects.select_related("shop").filter(key_hash=hash_token(raw), revoked_at__isnull=True).first()
     if key is None:
         return None
     now = timezone.now()
-    # One write a minute at most, not one per request.
-    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    if key.last_used_at is None or now - key.last_used_at > API_KEY_USE_RESOLUTION:
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - API_KEY_USE_RESOLUTION)
+        ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
     return key
 
 
@@ -72,6 +100,10 @@ class CustomerDetails:
     phone: str = ""
     name: str = ""
     language: str = ""
+    # What the customer said about being contacted (surveys.consent), if the store says;
+    # without its own time it was said with the order.
+    consent: str = ""
+    consent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +129,8 @@ class NewOrder:
     lines: Sequence[OrderLineDetails] = ()
 
     def problem(self) -> str:
-        if problem := _offset_problem(self.placed_at, self.fulfilled_at, self.delivered_at, self.cancelled_at):
+        times = (self.placed_at, self.fulfilled_at, self.delivered_at, self.cancelled_at, self.customer.consent_at)
+        if problem := _offset_problem(*times):
             return problem
         if self.total < 0:
             return "total cannot be negative"
@@ -170,7 +203,7 @@ def _store_orders(
     for index, new in valid:
         if new.external_id not in existing:
             fresh.setdefault(new.external_id, (index, new))
-    customers, new_customer_ids = _customers_for(shop, [new.customer for _, new in fresh.values()])
+    customers, new_customer_ids = _customers_for(shop, [_stated(new) for _, new in fresh.values()], source=source)
     orders = Order.objects.bulk_create(
         Order(
             shop=shop,
@@ -213,9 +246,16 @@ def _store_orders(
     ]
 
 
-def _customers_for(shop: Shop, details: list[CustomerDetails]) -> tuple[list[Customer], set[int]]:
+def _stated(new: NewOrder) -> CustomerDetails:
+    if new.customer.consent and new.customer.consent_at is None:
+        return replace(new.customer, consent_at=new.placed_at)
+    return new.customer
+
+
+def _customers_for(shop: Shop, details: list[CustomerDetails], *, source: str = "") -> tuple[list[Customer], set[int]]:
     """The shop's customer for each of these details, created where missing (by email, else phone),
-    and the ids of those created now."""
+    and the ids of those created now. A known customer gets a missing name, and a consent
+    statement newer than the one kept (`source` says where it came from)."""
     keys = [_customer_key(detail) for detail in details]
     emails = {value for kind, value in keys if kind == "email"}
     phones = {value for kind, value in keys if kind == "phone"}
@@ -233,7 +273,7 @@ def _customers_for(shop: Shop, details: list[CustomerDetails]) -> tuple[list[Cus
             if customer.phone:
                 known.setdefault(("phone", customer.phone), customer)
     missing: list[Customer] = []
-    named: list[Customer] = []
+    changed: list[Customer] = []
     result: list[Customer] = []
     for key, detail in zip(keys, details, strict=True):
         found = known.get(key) if key[0] else None
@@ -241,7 +281,14 @@ def _customers_for(shop: Shop, details: list[CustomerDetails]) -> tuple[list[Cus
             customer = found
             if detail.name.strip() and not customer.name:
                 customer.name = detail.name.strip()
-                named.append(customer)
+                changed.append(customer)
+            if detail.consent and is_newer(detail.consent_at, customer.consent_at):
+                customer.consent, customer.consent_at, customer.consent_source = (
+                    detail.consent,
+                    detail.consent_at,
+                    source,
+                )
+                changed.append(customer)
         else:
             phone = detail.phone.strip()
             if phone and ("phone", phone) in known:
@@ -254,6 +301,9 @@ def _customers_for(shop: Shop, details: list[CustomerDetails]) -> tuple[list[Cus
                 phone=phone,
                 name=detail.name.strip(),
                 language=detail.language or shop.default_language,
+                consent=detail.consent,
+                consent_at=detail.consent_at if detail.consent else None,
+                consent_source=source if detail.consent else "",
             )
             missing.append(customer)
             if key[0]:
@@ -262,7 +312,11 @@ def _customers_for(shop: Shop, details: list[CustomerDetails]) -> tuple[list[Cus
                 known[("phone", phone)] = customer
         result.append(customer)
     Customer.objects.bulk_create(missing, batch_size=1000)
-    Customer.objects.bulk_update([customer for customer in named if customer.pk], ["name"], batch_size=1000)
+    Customer.objects.bulk_update(
+        list({customer.pk: customer for customer in changed if customer.pk}.values()),
+        ["name", "consent", "consent_at", "consent_source"],
+        batch_size=1000,
+    )
     return result, {customer.pk for customer in missing}
 
 
@@ -476,12 +530,8 @@ def plan_invitations(
         )
         _give_link(invitation)
         near = [at for at in surveyed.get(order.customer_id, []) if abs(at - send_at) < window]
-        if (shop.pk, channel, order.customer.address_for(channel)) in suppressed:
-            invitation.status, invitation.closed_at, invitation.reason = (
-                Invitation.Status.SUPPRESSED,
-                now,
-                SUPPRESSED_REASON,
-            )
+        if refusal := _refusal(shop, order.customer, channel, suppressed):
+            invitation.status, invitation.closed_at, invitation.reason = (Invitation.Status.SUPPRESSED, now, refusal)
         elif near:
             invitation.status, invitation.closed_at, invitation.reason = (
                 Invitation.Status.THROTTLED,
@@ -575,14 +625,20 @@ def schedule_survey(
         send_at=max(next_sending_time(shop, send_at), next_sending_time(shop, now)),
     )
     _give_link(invitation)
-    if suppressed_among({(shop.pk, channel, order.customer.address_for(channel))}):
-        invitation.status, invitation.closed_at, invitation.reason = (
-            Invitation.Status.SUPPRESSED,
-            now,
-            SUPPRESSED_REASON,
-        )
+    suppressed = suppressed_among({(shop.pk, channel, order.customer.address_for(channel))})
+    if refusal := _refusal(shop, order.customer, channel, suppressed):
+        invitation.status, invitation.closed_at, invitation.reason = (Invitation.Status.SUPPRESSED, now, refusal)
     invitation.save()
     return invitation
+
+
+def _refusal(shop: Shop, customer: Customer, channel: str, suppressed: dict[tuple[int, str, str], str]) -> str:
+    """Why this customer may not be contacted on this channel, or "": the suppression list
+    (as `suppressed_among` found it), then consent."""
+    reason = suppressed.get((shop.pk, channel, customer.address_for(channel)))
+    if reason is not None:
+        return ERASED_REASON if reason == Suppression.Reason.ERASED else SUPPRESSED_REASON
+    return contact_refusal(shop, customer)
 
 
 def _give_link(invitation: Invitation) -> None:
@@ -662,8 +718,8 @@ def _check_before_sending(claimed: list[ClaimedInvitation], *, now: datetime) ->
             _close(
                 invitation, Invitation.Status.CANCELLED, f"the customer has no {invitation.channel} address", now=now
             )
-        elif (invitation.shop_id, invitation.channel, address) in suppressed:
-            _close(invitation, Invitation.Status.SUPPRESSED, SUPPRESSED_REASON, now=now)
+        elif refusal := _refusal(shop, customer, invitation.channel, suppressed):
+            _close(invitation, Invitation.Status.SUPPRESSED, refusal, now=now)
         elif (
             surveyed_on is not None
             and surveyed_on > now - timedelta(days=shop.throttle_days)
@@ -702,7 +758,7 @@ def send_invitation(invitation: Invitation, *, token: str, connection: BaseEmail
     try:
         build_invitation_email(invitation, token=token, connection=connection).send()
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
-        _close(invitation, Invitation.Status.FAILED, f"rejected: {error}", now=now)
+        _close(invitation, Invitation.Status.FAILED, f"rejected: {_error_text(error, invitation)}", now=now)
     except (smtplib.SMTPException, OSError) as error:
         _retry_later(invitation, error=error, now=now)
     else:
@@ -717,7 +773,7 @@ def _send_sms(item: ClaimedInvitation, *, now: datetime) -> None:
         text = sms.build_invitation_sms(invitation, url=answer_url(item.token))
         sms.get_gateway().send(to=invitation.customer.phone, text=text)
     except (sms.SmsRejected, sms.SmsTooLong) as error:
-        _close(invitation, Invitation.Status.FAILED, f"rejected: {error}", now=now)
+        _close(invitation, Invitation.Status.FAILED, f"rejected: {_error_text(error, invitation)}", now=now)
     except sms.SmsUnavailable as error:
         _retry_later(invitation, error=error, now=now)
     else:
@@ -743,15 +799,30 @@ def _mark_sent(invitation: Invitation) -> None:
 
 
 def _retry_later(invitation: Invitation, *, error: Exception, now: datetime) -> None:
-    log.warning("invitation %s not sent (attempt %s): %s", invitation.pk, invitation.attempts, error)
+    text = _error_text(error, invitation)
+    log.warning("invitation %s not sent (attempt %s): %s", invitation.pk, invitation.attempts, text)
     if invitation.attempts >= MAX_SEND_ATTEMPTS:
-        _close(invitation, Invitation.Status.FAILED, f"gave up: {error}", now=now)
+        _close(invitation, Invitation.Status.FAILED, f"gave up: {text}", now=now)
         return
     Invitation.objects.filter(pk=invitation.pk).update(
         status=Invitation.Status.SCHEDULED,
         send_at=next_sending_time(invitation.shop, now + timedelta(minutes=2**invitation.attempts)),
-        reason=str(error)[:500],
+        reason=text[:500],
     )
+
+
+def _error_text(error: Exception, invitation: Invitation) -> str:
+    """A sending error in words, without the customer's address: mail servers quote the
+    recipient back, and the text goes into the log and the reason staff read."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        text = "; ".join(
+            f"{code} {message.decode(errors='replace') if isinstance(message, bytes) else message}"
+            for code, message in error.recipients.values()
+        )
+    else:
+        text = str(error)
+    address = invitation.customer.address_for(invitation.channel)
+    return re.sub(re.escape(address), "<address>", text, flags=re.IGNORECASE) if address else text
 
 
 def _close(invitation: Invitation, status: str, reason: str, *, now: datetime) -> None:
@@ -793,7 +864,8 @@ def send_due_reminders(*, now: datetime | None = None, limit: int = 500) -> int:
     sendable = [
         item
         for item in claimed
-        if (item.invitation.shop_id, Channel.EMAIL, item.invitation.customer.email) not in suppressed
+        if item.invitation.customer.email
+        and not _refusal(item.invitation.shop, item.invitation.customer, Channel.EMAIL, suppressed)
     ]
     if sendable:
         connection = get_connection()
@@ -804,7 +876,11 @@ def send_due_reminders(*, now: datetime | None = None, limit: int = 500) -> int:
                         item.invitation, token=item.token, reminder=True, connection=connection
                     ).send()
                 except (smtplib.SMTPException, OSError) as error:
-                    log.warning("reminder for invitation %s not sent: %s", item.invitation.pk, error)
+                    log.warning(
+                        "reminder for invitation %s not sent: %s",
+                        item.invitation.pk,
+                        _error_text(error, item.invitation),
+                    )
     return len(claimed)
 
 

@@ -20,6 +20,13 @@ def validate_timezone(value: str) -> None:
 
 
 class Shop(models.Model):
+    class ConsentBasis(models.TextChoices):
+        # A survey about a purchase just made is commonly sent on the shop's legitimate
+        # interest (GDPR art. 6(1)(f)); an objection (an unsubscribe, an opt-out at the store) ends it.
+        LEGITIMATE_INTEREST = "legitimate", "Legitimate interest: survey buyers unless they opted out"
+        # Shops whose law or policy treats surveys as marketing ask first.
+        OPT_IN = "opt_in", "Consent: survey only customers who opted in"
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
     # What customers see in emails and on the answer page, if it differs from `name`.
@@ -55,6 +62,24 @@ class Shop(models.Model):
     follow_up_enabled = models.BooleanField(
         default=True, help_text="Detractors are told someone from the shop will get in touch."
     )
+    # Privacy: who may be contacted, and how long answers and customers are kept.
+    consent_basis = models.CharField(
+        max_length=10,
+        choices=ConsentBasis.choices,
+        default=ConsentBasis.LEGITIMATE_INTEREST,
+        help_text="On what grounds customers are surveyed; with consent, only customers who opted in are.",
+    )
+    retention_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(600)],
+        help_text="Anonymise answers and customers this many months old (empty or 0: keep them).",
+    )
+    retention_purges_reports = models.BooleanField(
+        default=False, help_text="Delete the PDFs of monthly reports older than the retention period too."
+    )
+    # Every answer submitted before this time has been anonymised (see surveys.privacy.apply_retention).
+    retention_applied_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -99,11 +124,25 @@ class Membership(models.Model):
         return f"{self.user} @ {self.shop} ({self.role})"
 
 
+class ApiScope(models.TextChoices):
+    """What an API key may do (config/api.py maps each endpoint to one)."""
+
+    READ = "read", "Read: GET orders, cases, numbers and exports"
+    WRITE = "write", "Write: record orders and events, change cases, add notes"
+    WEBHOOKS = "webhooks", "Webhooks: read and change the alert webhook, its secret and its delivery log"
+
+
+def default_api_scopes() -> list[str]:
+    # What every key could do before keys had scopes; webhooks only when asked for.
+    return [ApiScope.READ, ApiScope.WRITE]
+
+
 class ApiKey(models.Model):
     """A shop's key for the REST API. Only a hash is stored; the key is shown once."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
+    scopes = models.JSONField(default=default_api_scopes, help_text="read, write, webhooks")
     # The first characters of the key, kept in clear so a shop can tell its keys apart.
     prefix = models.CharField(max_length=12)
     key_hash = models.CharField(max_length=64, unique=True)
@@ -115,12 +154,29 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
+class Consent(models.TextChoices):
+    """What the customer said, at the store or to Bazgasht, about being contacted."""
+
+    UNKNOWN = "", "Not stated"
+    GRANTED = "granted", "Opted in"
+    NOT_GRANTED = "not_granted", "Did not opt in"
+    WITHDRAWN = "withdrawn", "Opted out"
+
+
 class Customer(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="customers")
     email = models.EmailField(max_length=254, blank=True)
     phone = models.CharField(max_length=32, blank=True)
     name = models.CharField(max_length=200, blank=True)
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    consent = models.CharField(max_length=12, choices=Consent.choices, blank=True, default=Consent.UNKNOWN)
+    consent_at = models.DateTimeField(null=True, blank=True, help_text="When the customer said so.")
+    consent_source = models.CharField(
+        max_length=12, blank=True, help_text="Where it was said: api, shopify, woocommerce, csv or admin."
+    )
+    # Erased on request or by the shop's retention: name, addresses and comments are gone,
+    # the scores and orders stay for the numbers.
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -130,6 +186,12 @@ class Customer(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["shop", "phone"], condition=~Q(phone=""), name="customer_unique_phone_per_shop"
+            ),
+        ]
+        indexes = [
+            # Retention: a shop's customers not anonymised yet, oldest first.
+            models.Index(
+                fields=["shop", "created_at"], condition=Q(anonymised_at__isnull=True), name="customer_retention_idx"
             ),
         ]
 
@@ -153,10 +215,13 @@ class Suppression(models.Model):
         BOUNCED = "bounced", "Bounced"
         COMPLAINED = "complained", "Marked as spam"
         MANUAL = "manual", "Added by staff"
+        # Stored as a one-way hash (surveys.suppressions.address_marker), never in clear.
+        ERASED = "erased", "Erased at the customer's request"
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="suppressions")
     channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.EMAIL)
-    # An email address in lower case, or a phone number as stored on the customer.
+    # An email address in lower case, or a phone number as stored on the customer; for an
+    # erased customer (or after the shop's retention) only "sha256:" and a one-way hash of it.
     address = models.CharField(max_length=254)
     reason = models.CharField(max_length=12, choices=Reason.choices)
     detail = models.CharField(max_length=500, blank=True)
@@ -169,6 +234,26 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} ({self.reason})"
+
+
+class Erasure(models.Model):
+    """The audit trail of erasures: that a customer was erased, when and by whom; never what."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="erasures")
+    # Kept even if the customer row is deleted later: the trail must outlive it.
+    customer = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, db_constraint=False, related_name="erasures")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # "admin", "API key <name>": who asked, when no staff user did.
+    via = models.CharField(max_length=120, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id} erased {self.at:%Y-%m-%d %H:%M}"
 
 
 class Order(models.Model):

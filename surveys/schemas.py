@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -30,11 +30,37 @@ class CustomerIn(BaseModel):
     phone: str | None = Field(None, max_length=32, pattern=r"^\+?[0-9 ()\-]{4,32}$")
     name: str = Field("", max_length=200)
     language: Literal["en", "fa"] | None = None
+    consent: Literal["granted", "not_granted", "withdrawn"] | None = Field(
+        None,
+        description="What the customer said about being contacted: opted in (granted), did not opt in "
+        "(not_granted) or opted out (withdrawn). Left out: unchanged. See the shop's consent basis.",
+    )
+    consent_at: datetime | None = Field(
+        None, description="When they said so, with a UTC offset; the order's time if left out."
+    )
+
+    @model_validator(mode="after")
+    def _consent_time_is_aware(self) -> "CustomerIn":
+        _require_offset("consent_at", self.consent_at)
+        return self
+
+
+# Real time zones lie within these; PostgreSQL refuses offsets past ±15:59 (the fuzz test sent
+# -19:10 and got a 500), and far years overflow when moved to UTC.
+MAX_UTC_OFFSET = timedelta(hours=14)
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
 
 
 def _require_offset(name: str, value: datetime | None) -> None:
-    if value is not None and value.tzinfo is None:
+    if value is None:
+        return
+    offset = value.utcoffset()
+    if offset is None:
         raise ValueError(f"{name} must include a UTC offset, for example 2026-10-21T14:30:00+03:30")
+    if abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError(f"{name} has a UTC offset beyond ±14:00")
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"{name} must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
 
 
 class OrderLineIn(BaseModel):
@@ -135,3 +161,33 @@ class BulkOrdersOut(BaseModel):
     duplicates: int
     rejected: int
     results: list[BulkOrderResult]
+
+
+# --- Privacy: a customer's export and erasure ------------------------------------------
+
+
+class CustomerLookupIn(BaseModel):
+    """Exactly one of the customer's id, email or phone. In the body, not the URL: addresses
+    in URLs end up in access logs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int | None = Field(None, ge=1, description="The customer's id (as in `customer_id` of an order).")
+    email: str | None = Field(None, min_length=3, max_length=254)
+    phone: str | None = Field(None, min_length=4, max_length=32)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "CustomerLookupIn":
+        if sum(value is not None for value in (self.id, self.email, self.phone)) != 1:
+            raise ValueError("give exactly one of id, email or phone")
+        return self
+
+
+class ErasureOut(Schema):
+    customer_id: int
+    erased_at: datetime
+    invitations_cancelled: int = Field(..., description="Surveys not sent yet, now cancelled.")
+    links_closed: int = Field(..., description="Survey links sent and not answered, now closed.")
+    answers_cleared: int = Field(..., description="Comments and other texts blanked (their scores stay).")
+    notes_cleared: int = Field(..., description="Case notes, replies and the customer's messages erased.")
+    cases: int = Field(..., description="Cases of the customer; each records the erasure in its trail.")

@@ -5,6 +5,7 @@ one-click List-Unsubscribe header in every survey), or the email provider report
 complaint or unsubscribe through its tracking webhook (django-anymail's `tracking` signal).
 """
 
+import hashlib
 import logging
 from datetime import datetime
 from typing import Any
@@ -37,22 +38,36 @@ def suppress(shop: Shop, *, channel: str, address: str, reason: str, detail: str
     return suppression
 
 
+MARKER_PREFIX = "sha256:"
+
+
+def address_marker(shop_id: int, channel: str, address: str) -> str:
+    """What the list keeps instead of an erased customer's address: a one-way hash that
+    recognises the address when it comes again (in a new order) but cannot be read back."""
+    digest = hashlib.sha256(f"{shop_id}:{channel}:{normalise_address(channel, address)}".encode()).hexdigest()
+    return MARKER_PREFIX + digest
+
+
 def is_suppressed(shop: Shop, *, channel: str, address: str) -> bool:
-    return Suppression.objects.filter(shop=shop, channel=channel, address=normalise_address(channel, address)).exists()
+    return bool(suppressed_among({(shop.pk, channel, normalise_address(channel, address))}))
 
 
-def suppressed_among(triples: set[tuple[int, str, str]]) -> set[tuple[int, str, str]]:
-    """Which of these (shop id, channel, address) triples are suppressed, in one query a shop and channel."""
-    addresses: dict[tuple[int, str], set[str]] = {}
-    for shop_id, channel, address in triples:
-        addresses.setdefault((shop_id, channel), set()).add(address)
-    found: set[tuple[int, str, str]] = set()
-    for (shop_id, channel), group in addresses.items():
-        found.update(
-            Suppression.objects.filter(shop_id=shop_id, channel=channel, address__in=group).values_list(
-                "shop_id", "channel", "address"
-            )
-        )
+def suppressed_among(triples: set[tuple[int, str, str]]) -> dict[tuple[int, str, str], str]:
+    """Which of these (shop id, channel, address) triples are suppressed, each with its reason,
+    in one query a shop and channel. An address kept only as its marker counts too."""
+    wanted: dict[tuple[int, str], dict[str, tuple[int, str, str]]] = {}
+    for triple in triples:
+        shop_id, channel, address = triple
+        if address:
+            group = wanted.setdefault((shop_id, channel), {})
+            group[address] = triple
+            group[address_marker(shop_id, channel, address)] = triple
+    found: dict[tuple[int, str, str], str] = {}
+    for (shop_id, channel), group in wanted.items():
+        for address, reason in Suppression.objects.filter(
+            shop_id=shop_id, channel=channel, address__in=list(group)
+        ).values_list("address", "reason"):
+            found.setdefault(group[address], reason)
     return found
 
 
@@ -116,9 +131,13 @@ def record_provider_event(
     recipient = normalise_address(Channel.EMAIL, recipient)
     invitation = _invitation_for_event(invitation_id=invitation_id, recipient=recipient)
     if invitation is None:
-        log.info("%s event for %s matches no survey; ignored", event_type, recipient or "(no recipient)")
+        # Not the address: the log must not carry customers' personal data.
+        log.info("%s event matches no survey (invitation %r); ignored", event_type, invitation_id or None)
         return None
     address = recipient or invitation.customer.email
+    if invitation.customer.anonymised_at is not None:
+        # A report arriving after the customer was erased must not bring their address back.
+        address, detail = address_marker(invitation.shop_id, Channel.EMAIL, address), event_type
     with transaction.atomic():
         suppression = suppress(
             invitation.shop, channel=Channel.EMAIL, address=address, reason=reason, detail=detail or event_type

@@ -1,6 +1,7 @@
 from celery import shared_task
 
-from surveys import domain
+from surveys import domain, privacy
+from surveys.models import Shop
 
 BATCH = 500
 
@@ -15,3 +16,20 @@ def send_due_invitations() -> int:
         # More may be waiting: carry on now rather than at the next beat.
         send_due_invitations.delay()
     return claimed
+
+
+@shared_task(name="surveys.tasks.start_retention")
+def start_retention() -> int:
+    """Daily: one retention task per shop that keeps answers and customers for a limited time."""
+    shop_ids = list(Shop.objects.filter(retention_months__gt=0).values_list("pk", flat=True))
+    for shop_id in shop_ids:
+        apply_retention.delay(shop_id=shop_id)
+    return len(shop_ids)
+
+
+@shared_task(name="surveys.tasks.apply_retention")
+def apply_retention(*, shop_id: int) -> None:
+    shop = Shop.objects.filter(pk=shop_id).first()
+    if shop is None:
+        return
+    privacy.apply_retention(shop)

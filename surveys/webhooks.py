@@ -23,6 +23,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from surveys.consent import shopify_consent, woocommerce_consent
 from surveys.domain import (
     CustomerDetails,
     InvalidOrder,
@@ -132,6 +133,7 @@ def parse_shopify_order(payload: Mapping[str, Any], *, topic: str, now: datetime
     if topic == "orders/cancelled" and cancelled_at is None:
         cancelled_at = now
     cancel_reason = _text(payload.get("cancel_reason"))
+    consent, consent_time = shopify_consent(payload, customer)
     order = NewOrder(
         external_id=_order_id(payload),
         customer=_customer(
@@ -139,6 +141,8 @@ def parse_shopify_order(payload: Mapping[str, Any], *, topic: str, now: datetime
             phone=_text(payload.get("phone")) or _text(customer.get("phone")),
             name=f"{_text(customer.get('first_name'))} {_text(customer.get('last_name'))}",
             language=_language(_text(payload.get("customer_locale"))),
+            consent=consent,
+            consent_at=_optional_datetime(consent_time, "customer.email_marketing_consent.consent_updated_at"),
         ),
         total=_decimal(_required(payload, "total_price"), "total_price"),
         currency=_currency(payload),
@@ -181,6 +185,7 @@ def parse_woocommerce_order(payload: Mapping[str, Any], *, now: datetime) -> Web
             phone=_text(billing.get("phone")),
             name=f"{_text(billing.get('first_name'))} {_text(billing.get('last_name'))}",
             language="",
+            consent=woocommerce_consent(payload),
         ),
         total=_decimal(_required(payload, "total"), "total"),
         currency=_currency(payload),
@@ -272,19 +277,24 @@ def _language(locale: str) -> str:
     return code if code in Language.values else ""
 
 
-def _customer(*, email: str, phone: str, name: str, language: str) -> CustomerDetails:
+def _customer(
+    *, email: str, phone: str, name: str, language: str, consent: str = "", consent_at: datetime | None = None
+) -> CustomerDetails:
     # A malformed address or phone would only fail later, at sending: the order is still
-    # worth keeping, so the unusable detail is dropped instead of the whole order.
+    # worth keeping, so the unusable detail is dropped instead of the whole order. The log
+    # says so without the value: personal data stays out of logs.
     try:
         validate_email(email)
     except ValidationError:
         if email:
-            log.warning("webhook order with an unusable email %r; stored without it", email)
+            log.warning("webhook order with an unusable email; stored without it")
         email = ""
     if len(phone) > Customer._meta.get_field("phone").max_length:  # type: ignore[operator]
-        log.warning("webhook order with an unusable phone %r; stored without it", phone)
+        log.warning("webhook order with an unusable phone (%d characters); stored without it", len(phone))
         phone = ""
-    return CustomerDetails(email=email, phone=phone, name=name.strip()[:200], language=language)
+    return CustomerDetails(
+        email=email, phone=phone, name=name.strip()[:200], language=language, consent=consent, consent_at=consent_at
+    )
 
 
 def _line_items(payload: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:

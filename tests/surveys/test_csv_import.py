@@ -229,14 +229,14 @@ def test_import_rejects_an_order_whose_rows_disagree(shop):
         (
             "external_id,totl,currency,placed_at",
             "the header (line 1) is wrong: unknown column(s): 'totl'; missing required column(s): total. "
-            "Known columns: external_id, email, phone, name, language, total, currency, placed_at, fulfilled_at, "
-            "delivered_at, cancelled_at, sku, product_name, quantity, unit_price",
+            "Known columns: external_id, email, phone, name, language, consent, consent_at, total, currency, "
+            "placed_at, fulfilled_at, delivered_at, cancelled_at, sku, product_name, quantity, unit_price",
         ),
         (
             "external_id,total,currency,placed_at,Total",
             "the header (line 1) is wrong: column(s) given twice: total. Known columns: external_id, email, phone, "
-            "name, language, total, currency, placed_at, fulfilled_at, delivered_at, cancelled_at, sku, "
-            "product_name, quantity, unit_price",
+            "name, language, consent, consent_at, total, currency, placed_at, fulfilled_at, delivered_at, "
+            "cancelled_at, sku, product_name, quantity, unit_price",
         ),
     ],
 )

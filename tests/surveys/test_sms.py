@@ -320,7 +320,7 @@ def test_kavenegar_refuses_an_empty_number_without_calling(kavenegar):
 # --- Console and choosing a gateway -------------------------------------------------------
 
 
-def test_console_gateway_logs_the_message(caplog):
+def test_console_gateway_logs_the_message_with_the_number_masked(caplog):
     caplog.set_level(logging.INFO, logger="surveys.sms")
 
     message_id = ConsoleGateway().send(to="09121234567", text="خریدتان چطور بود؟ https://x.ir/r/1")
@@ -328,7 +328,9 @@ def test_console_gateway_logs_the_message(caplog):
     assert message_id.startswith("console-")
     assert len(caplog.records) == 1
     logged = caplog.records[0].getMessage()
-    assert "09121234567" in logged
+    assert "09121234567" not in logged
+    assert "1234567" not in logged
+    assert "SMS to …67 " in logged
     assert "خریدتان چطور بود؟ https://x.ir/r/1" in logged
     assert message_id in logged
 

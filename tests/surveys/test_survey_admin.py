@@ -149,5 +149,5 @@ def test_only_the_shops_admins_change_its_surveys(client, staff_of):
     preview = client.get(f"/preview/survey/?survey={survey.pk}")
 
     assert survey.name not in listing
-    assert change.status_code == 302  # the admin sends it away: not among the manager's rows
+    assert change.status_code == 403  # a manager is no shop admin anywhere: the page is refused
     assert preview.status_code == 404

@@ -1,6 +1,6 @@
 import random
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from feedback.answering import submit_answer
 from feedback.domain import analyse_response
-from reports.domain import generate_monthly_report, previous_month
+from feedback.models import FollowUp
+from reports.domain import make_report_now
 from surveys.domain import CustomerDetails, create_api_key, record_order
 from surveys.models import ApiKey, Invitation, Membership, Order, Shop, Survey
 from surveys.standard_questions import add_standard_questions
@@ -65,7 +66,7 @@ class Command(BaseCommand):
             ApiKey.objects.filter(shop=shop, name="demo", revoked_at__isnull=True).update(revoked_at=timezone.now())
             _, api_key = create_api_key(shop, name="demo")
         if created:
-            generate_monthly_report(shop, month=previous_month(timezone.localdate(timezone=shop.tz)))
+            make_report_now(shop, month=timezone.localdate(timezone=shop.tz).replace(day=1) - timedelta(days=1))
         self._print(shop, password, api_key)
 
     def _staff_user(self, shop: Shop, password: str) -> None:
@@ -80,38 +81,59 @@ class Command(BaseCommand):
         Membership.objects.update_or_create(user=user, shop=shop, defaults={"role": Membership.Role.ADMIN})
 
     def _history(self, shop: Shop, survey: Survey) -> None:
-        """Two months of answered surveys, so the numbers and the report have something to show."""
+        """Thirteen months of orders from customers who come back (or don't), answered surveys
+        and worked cases, so the numbers, the work list and the reports have something to show."""
         rng = random.Random(7)
         now = timezone.now()
-        for number in range(1, 81):
-            placed_at = now - timedelta(days=rng.uniform(3, 62))
-            name = rng.choice(NAMES)
+        customers = [(f"customer{number}@example.com", rng.choice(NAMES)) for number in range(1, 161)]
+        for number in range(1, 421):
+            placed_at = now - timedelta(days=3 + 395 * rng.random() ** 1.3)  # busier lately
+            email, name = customers[min(int(rng.expovariate(1 / 45)), len(customers) - 1)]  # some buy often
             order, _ = record_order(
                 shop,
                 external_id=f"D-{1000 + number}",
-                customer=CustomerDetails(email=f"customer{number}@example.com", name=name),
+                customer=CustomerDetails(email=email, name=name),
                 total=Decimal(rng.randrange(200, 9000)) / 10,
                 currency="EUR",
                 placed_at=placed_at,
                 source=Order.Source.DEMO,
             )
-            invitation = Invitation.objects.filter(order=order).first()
-            if invitation is None:
-                continue
+            # History as if it had been surveyed then (the rules would not survey an old order now).
+            invitation = Invitation.objects.filter(order=order).first() or Invitation(
+                shop=shop, customer=order.customer, order=order, survey=survey, send_at=placed_at
+            )
             sent_at = placed_at + timedelta(hours=2)
             invitation.status = Invitation.Status.SENT
             invitation.sent_at = sent_at
             invitation.expires_at = sent_at + survey.valid_for
             invitation.token_hash = hash_token(new_token())
             invitation.save()
-            if rng.random() < 0.25:
+            if rng.random() < 0.3:
                 continue  # Not everyone answers.
             score = rng.choices(range(11), weights=[2, 1, 1, 2, 2, 3, 4, 7, 9, 10, 9])[0]
             band = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
             response = submit_answer(invitation, score=score, comment=rng.choice(COMMENTS[band]))
             response.submitted_at = response.completed_at = sent_at + timedelta(hours=rng.uniform(1, 48))
             response.save(update_fields=["submitted_at", "completed_at"])
-            analyse_response(response)
+            case = analyse_response(response)
+            if case is not None:
+                self._work_on(case, rng, now)
+
+    def _work_on(self, case: FollowUp, rng: random.Random, now: datetime) -> None:
+        """Flagged when the customer answered; older cases were mostly called and resolved."""
+        flagged_at = case.response.submitted_at
+        FollowUp.objects.filter(pk=case.pk).update(created_at=flagged_at)
+        if now - flagged_at < timedelta(days=4) or rng.random() < 0.15:
+            return  # still open
+        contacted = flagged_at + timedelta(hours=rng.uniform(0.5, 30))
+        resolution = rng.choice(list(FollowUp.Resolution.values))
+        FollowUp.objects.filter(pk=case.pk).update(
+            status=FollowUp.Status.RESOLVED,
+            first_contact_at=contacted,
+            resolved_at=contacted + timedelta(hours=rng.uniform(1, 72)),
+            resolution=resolution,
+            goodwill=rng.choice(list(FollowUp.Goodwill.values)) if resolution == FollowUp.Resolution.GOODWILL else "",
+        )
 
     def _print(self, shop: Shop, password: str, api_key: str) -> None:
         base = settings.PUBLIC_URL
