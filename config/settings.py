@@ -86,11 +86,12 @@ TEMPLATES = [
 DATABASES = {
     "default": database_from_url(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'bazgasht.sqlite3'}")),
 }
+SILENCED_SYSTEM_CHECKS: list[str] = []
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a Celery worker process started by a test sees the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_bazgasht.sqlite3")}
     # The answers' covering index INCLUDEs the score on PostgreSQL; SQLite just indexes the keys.
-    SILENCED_SYSTEM_CHECKS = ["models.W040"]
+    SILENCED_SYSTEM_CHECKS.append("models.W040")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -220,10 +221,17 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # How often the scheduler looks for invitations that are due.
 SEND_SWEEP_SECONDS = env_int("SEND_SWEEP_SECONDS", 30, minimum=1, maximum=3600)
+# How often the scheduler reads answers whose reading was lost (the broker was away when they
+# were sent); an answer is taken as lost once it has waited this long.
+ANALYSIS_SWEEP_SECONDS = env_int("ANALYSIS_SWEEP_SECONDS", 300, minimum=1, maximum=3600)
 CELERY_BEAT_SCHEDULE = {
     "send-due-invitations": {
         "task": "surveys.tasks.send_due_invitations",
         "schedule": float(SEND_SWEEP_SECONDS),
+    },
+    "read-forgotten-answers": {
+        "task": "feedback.tasks.read_forgotten_answers",
+        "schedule": float(ANALYSIS_SWEEP_SECONDS),
     },
     "start-due-reports": {
         "task": "reports.tasks.start_due_reports",
@@ -255,7 +263,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # Preloading binds the operator's whole domain, subdomains included, for months: their
 # decision to opt into, so the deploy check does not nag about it.
-SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
