@@ -1,8 +1,10 @@
+import logging
 import os
 from typing import Any
 
 from celery import Celery, Task
 from celery.signals import task_postrun, task_prerun
+from kombu.exceptions import OperationalError
 
 from config import logging as log_context
 from config import metrics
@@ -26,3 +28,21 @@ def _task_started(task_id: str, task: Task, **_: Any) -> None:
 def _task_finished(task_id: str, task: Task, state: str | None = None, **_: Any) -> None:
     metrics.task_finished(task_id, task.name, state or "UNKNOWN")
     log_context.task_finished()
+
+
+log = logging.getLogger(__name__)
+
+
+def hand_over(task: Task, *args: Any, left_for: str, **kwargs: Any) -> bool:
+    """Queue `task`, whose work the database also marks as undone so a sweep finds it if this fails.
+
+    With the broker unreachable it logs a warning naming what is left (`left_for`: "the sweep of
+    ...") and returns False, and the caller goes on: a customer's answer or a manager's request
+    must not fail because Redis is away.
+    """
+    try:
+        task.apply_async(args=args, kwargs=kwargs)
+    except OperationalError:
+        log.warning("broker unreachable: %s %s is left for %s", task.name, args or kwargs, left_for)
+        return False
+    return True

@@ -134,7 +134,9 @@ def database_metrics(out: Exposition) -> None:
         [({}, sum(row["sent"] for row in by_status.values()))],
     )
     responses = Response.objects.aggregate(
-        total=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False))
+        total=Count("pk"),
+        completed=Count("pk", filter=Q(completed_at__isnull=False)),
+        unread=Count("pk", filter=Q(analysis_wanted_at__isnull=False)),
     )
     out.metric("bazgasht_responses", "gauge", "Responses stored (a score was sent).", [({}, responses["total"])])
     out.metric(
@@ -142,6 +144,12 @@ def database_metrics(out: Exposition) -> None:
         "gauge",
         "Responses whose customer reached the thank-you page.",
         [({}, responses["completed"])],
+    )
+    out.metric(
+        "bazgasht_responses_unread",
+        "gauge",
+        "Responses whose answers wait to be read (sentiment, flags); it grows while the broker is away.",
+        [({}, responses["unread"])],
     )
     cases = {
         row["status"]: row

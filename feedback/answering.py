@@ -10,12 +10,14 @@ change them; after it the link says the answer is final.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from config.celery import hand_over
 from feedback.models import Answer, Response
 from surveys.errors import DomainError, NotFound
 from surveys.models import Invitation, Question, Suppression
@@ -229,8 +231,9 @@ def save_answers(
     answered; the database allows one response per invitation, so a double submit
     updates the same one.
 
-    Side effects: after commit, a confirmed score or a finished response is queued
-    for analysis (sentiment, flagging).
+    Side effects: a confirmed score or a finished response is marked as waiting to be read
+    (sentiment, flagging) and, after commit, queued for a worker; with the broker away the
+    sweep reads it later.
     """
     now = now or timezone.now()
     questions = {question.pk: question for question in link.questions}
@@ -257,8 +260,12 @@ def save_answers(
             raise InvalidAnswer(f"please answer {missing[0].text!r}")
         cleaned |= {pk: None for pk in questions if pk not in shown and stored.get(pk) is not None}
 
+    lead_changed = lead is not None and lead.pk in cleaned and cleaned[lead.pk] != stored.get(lead.pk)
+    wants_reading = finish or lead_changed
     with transaction.atomic():
-        response, created = _response_for(link, language=language, completed=finish, now=now)
+        response, created = _response_for(
+            link, language=language, completed=finish, wants_reading=wants_reading, now=now
+        )
         filled = [_answer(response, questions[pk], value) for pk, value in cleaned.items() if value is not None]
         Answer.objects.bulk_create(
             filled,
@@ -273,6 +280,8 @@ def save_answers(
             changes: dict[str, object] = {"updated_at": now, "language": language}
             if finish and response.completed_at is None:
                 changes["completed_at"] = now
+            if wants_reading:
+                changes["analysis_wanted_at"] = now
             Response.objects.filter(pk=response.pk).update(**changes)
             for name, value in changes.items():
                 setattr(response, name, value)
@@ -282,14 +291,18 @@ def save_answers(
         link.answers[answer.question_id] = answer
     for question_id in cleared:
         link.answers.pop(question_id, None)
-    if finish or (lead is not None and lead.pk in cleaned and cleaned[lead.pk] != stored.get(lead.pk)):
+    if wants_reading:
         from feedback.tasks import analyse_response
 
-        analyse_response.delay_on_commit(response_id=response.pk)
+        transaction.on_commit(
+            partial(hand_over, analyse_response, response_id=response.pk, left_for="the sweep of unread answers")
+        )
     return response
 
 
-def _response_for(link: Link, *, language: str, completed: bool, now: datetime) -> tuple[Response, bool]:
+def _response_for(
+    link: Link, *, language: str, completed: bool, wants_reading: bool, now: datetime
+) -> tuple[Response, bool]:
     """The link's response, stored now if it is the first save; and whether it was."""
     if link.response is not None:
         return link.response, False
@@ -304,6 +317,7 @@ def _response_for(link: Link, *, language: str, completed: bool, now: datetime) 
                 submitted_at=now,
                 completed_at=now if completed else None,
                 language=language,
+                analysis_wanted_at=now if wants_reading else None,
             )
     except IntegrityError:
         # The same link sent twice at once (a double tap): both save into one response.

@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from feedback.flagging import flag_response
 from feedback.models import FollowUp, Response
 from sentiment.domain import score_answer
@@ -6,7 +8,23 @@ from sentiment.domain import score_answer
 
 
 def analyse_response(response: Response) -> FollowUp | None:
-    """Score the comments, then flag the response if any rule fires."""
+    """Score the comments, then flag the response if any rule fires; the response is then read,
+    unless its answers changed again meanwhile (that later change has its own reading)."""
+    wanted = response.analysis_wanted_at
     for answer in response.answers.exclude(text=""):
         score_answer(answer)
-    return flag_response(response)
+    case = flag_response(response)
+    if wanted is not None:
+        Response.objects.filter(pk=response.pk, analysis_wanted_at=wanted).update(analysis_wanted_at=None)
+    return case
+
+
+def read_forgotten(*, now: datetime, waited: timedelta, limit: int = 500) -> int:
+    """Read the responses that have waited longer than `waited` (their reading was lost with the
+    broker, or its worker died), oldest first, at most `limit`; how many were read."""
+    forgotten = Response.objects.filter(analysis_wanted_at__lt=now - waited).order_by("analysis_wanted_at")
+    count = 0
+    for response in forgotten[:limit]:
+        analyse_response(response)
+        count += 1
+    return count

@@ -31,9 +31,19 @@ class Response(models.Model):
     # triggers of migration 0004).
     channel = models.CharField(max_length=10, choices=Channel.choices, null=True, editable=False)  # noqa: DJ001
     repeat_customer = models.BooleanField(null=True, editable=False)
+    # Since when the answers wait to be read (sentiment, flags): set with the answers that need
+    # it, cleared by the reading that saw them. A reading lost with the broker is found by the
+    # sweep (feedback.domain.read_forgotten), so no answer goes unread.
+    analysis_wanted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
-        indexes = [models.Index(fields=["shop", "submitted_at"], name="response_shop_time_idx")]
+        indexes = [
+            models.Index(fields=["shop", "submitted_at"], name="response_shop_time_idx"),
+            # Only the few responses waiting to be read are in it.
+            models.Index(
+                fields=["analysis_wanted_at"], condition=Q(analysis_wanted_at__isnull=False), name="response_unread_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"response {self.pk} from {self.customer}"

@@ -1,6 +1,9 @@
 import smtplib
+from datetime import timedelta
 
 from celery import Task, shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from feedback import alerts, domain
 from feedback.models import CaseEvent, FollowUp, Response
@@ -14,6 +17,13 @@ def analyse_response(*, response_id: int) -> None:
     case = domain.analyse_response(response)
     if case is not None and alerts.wants_alert(case):
         alert_case.delay_on_commit(case_id=case.pk)
+
+
+@shared_task(name="feedback.tasks.read_forgotten_answers")
+def read_forgotten_answers() -> int:
+    """On the beat: answers whose reading never came (the broker was away, a worker died)."""
+    waited = timedelta(seconds=settings.ANALYSIS_SWEEP_SECONDS)
+    return domain.read_forgotten(now=timezone.now(), waited=waited)
 
 
 @shared_task(bind=True, name="feedback.tasks.alert_case", max_retries=8)

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from config.celery import hand_over
 from feedback.metrics import Calendar, Span
 from reports.data import MonthlyReport, monthly_report_data, report_month
 from reports.format import month_name
@@ -164,15 +165,10 @@ def _month_due(shop: Shop, schedule: ReportSchedule, now: datetime) -> Span | No
 def _enqueue(run_ids: list[int]) -> None:
     """Hand runs to the workers. With the broker down the runs stay pending in the database,
     and the scheduler's sweep hands them over again once it is back: asking never fails."""
-    from kombu.exceptions import OperationalError
-
     from reports.tasks import make_report  # tasks import this module
 
     for run_id in run_ids:
-        try:
-            make_report.delay(run_id)
-        except OperationalError:
-            log.warning("broker unreachable: report run %s stays pending for the next sweep", run_id)
+        if not hand_over(make_report, run_id, left_for="the report sweep"):
             return
 
 

@@ -1,5 +1,10 @@
-"""Fixed-window rate limits, counted in Redis when there is one (shared by every web process)."""
+"""Fixed-window rate limits, counted in Redis when there is one (shared by every web process).
 
+With Redis unreachable the limits are not counted and every request goes through: a customer's
+answer matters more than a limit, and the outage is logged (once a minute per process).
+"""
+
+import logging
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -32,7 +37,11 @@ def _count(counter: str, ttl: int) -> int:
         pipe = _redis().pipeline(transaction=False)
         pipe.set(counter, 0, ex=ttl, nx=True)  # starts the window's counter with its expiry
         pipe.incr(counter)
-        _, count = pipe.execute()
+        try:
+            _, count = pipe.execute()
+        except redis.RedisError as error:
+            _warn_unreachable(error)
+            return 0
         return int(count)
     # Without Redis each process counts alone (development on one machine).
     django_cache.add(counter, 0, timeout=ttl)
@@ -41,6 +50,17 @@ def _count(counter: str, ttl: int) -> int:
     except ValueError:  # expired between add() and incr()
         django_cache.add(counter, 1, timeout=ttl)
         return 1
+
+
+log = logging.getLogger(__name__)
+_warned_at = 0.0
+
+
+def _warn_unreachable(error: redis.RedisError) -> None:
+    global _warned_at
+    if time.monotonic() - _warned_at >= 60 or not _warned_at:
+        _warned_at = time.monotonic()
+        log.warning("rate limits are not counted: Redis is unreachable (%s)", error)
 
 
 @cache

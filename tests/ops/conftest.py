@@ -39,6 +39,17 @@ def app_env(**overrides: str) -> dict[str, str]:
     }
 
 
+def with_static_files(tmp_path: Path) -> dict[str, str]:
+    """The environment for processes that serve pages: static files collected as in production
+    (hashed names and a manifest, which pages need with DEBUG off) into a folder of the test's own."""
+    env = {"BAZGASHT_VAR_DIR": str(tmp_path / "var")}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity=0"],
+        cwd=ROOT, env=app_env(**env), check=True,
+    )  # fmt: skip
+    return env
+
+
 @dataclass
 class Web:
     port: int

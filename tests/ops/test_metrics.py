@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from config import metrics
 from config.celery import app
 from feedback.flagging import flag_response
-from feedback.models import FollowUp
+from feedback.models import FollowUp, Response
 from surveys.models import Invitation
 from surveys.tasks import send_due_invitations
 from tests.conftest import wait_until
@@ -78,7 +78,8 @@ def test_metrics_count_invitations_responses_and_cases_in_the_database(scrape, d
     InvitationFactory(status=Invitation.Status.SCHEDULED)
     InvitationFactory.create_batch(2, status=Invitation.Status.SENT, sent_at=now)
     InvitationFactory(status=Invitation.Status.FAILED, reason="gave up")
-    ResponseFactory(invitation__sent_at=now, completed_at=None)
+    unread = ResponseFactory(invitation__sent_at=now, completed_at=None)
+    Response.objects.filter(pk=unread.pk).update(analysis_wanted_at=now)
     detractor = ResponseFactory(invitation__sent_at=now, score=2, comment="Broken.")
     case = flag_response(detractor, now=now - timedelta(days=30))  # long overdue by now
     FollowUp.objects.create(
@@ -98,6 +99,7 @@ def test_metrics_count_invitations_responses_and_cases_in_the_database(scrape, d
     }  # fmt: skip
     assert value("bazgasht_invitations_sent") == 5  # the two sent and the three answered
     assert (value("bazgasht_responses"), value("bazgasht_responses_completed")) == (3, 2)
+    assert value("bazgasht_responses_unread") == 1
     assert value("bazgasht_cases", status=case.status) == 1
     assert value("bazgasht_cases", status="resolved") == 1
     assert (value("bazgasht_cases_open"), value("bazgasht_cases_overdue")) == (1, 1)
