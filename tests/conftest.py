@@ -1,5 +1,7 @@
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -202,6 +204,9 @@ def celery_worker(transactional_db: None, mailbox: Mailbox, tmp_path: Path) -> I
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "--pool=solo", "--loglevel=INFO",
              f"--schedule={tmp_path / 'beat-schedule'}", "--without-mingle", "--without-gossip"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            # Its own process group: -B runs the beat in a child process, which must end with it
+            # even when a test kills the worker outright (see kill_worker).
+            start_new_session=True,
         )  # fmt: skip
         try:
             yield worker
@@ -212,8 +217,16 @@ def celery_worker(transactional_db: None, mailbox: Mailbox, tmp_path: Path) -> I
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait()
+            kill_worker(worker)  # whatever is left of the group: an orphaned beat would keep sending
             # Shown by pytest only when the test failed.
             print(log.read_text(errors="replace")[-20_000:])
+
+
+def kill_worker(worker: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to the worker and its beat, as when their machine dies."""
+    with contextlib.suppress(ProcessLookupError):  # already gone, group and all
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
 
 
 def wait_until(condition: Callable[[], Any], *, timeout: float = 30, what: str = "condition") -> Any:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from surveys import domain
 from surveys.domain import CustomerDetails, record_order
 from surveys.models import Invitation
-from tests.conftest import body_of, wait_until
+from tests.conftest import body_of, kill_worker, wait_until
 
 CUSTOMERS = 30
 
@@ -28,8 +28,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_at_most_the_email_i
         )
 
     mailbox.wait_for(5, timeout=60)
-    celery_worker.kill()
-    celery_worker.wait()
+    kill_worker(celery_worker)
     stranded = Invitation.objects.filter(status=Invitation.Status.SENDING).count()
     # Another worker takes the dead one's claims over once their lease has run out.
     wait_until(lambda: domain.send_due_invitations(now=timezone.now() + domain.CLAIM_LEASE + timedelta(seconds=1)) == 0
