@@ -19,6 +19,14 @@ _GREGORIAN_MONTHS = (
 )  # fmt: skip
 MINUS = "\u2212"  # a real minus sign: a hyphen reads as a dash in a headline figure
 LRI, PDI = "\u2066", "\u2069"  # left-to-right isolate, and its end
+FSI = "\u2068"  # an isolate whose direction is its text's own (a Persian or a Latin name)
+
+
+def isolated(text: str, *, left_to_right: bool = True) -> str:
+    """`text` as an isolate within a line of the other direction: an email, an order number or
+    a date keeps its order in a Persian line (WeasyPrint reverses "2024-10-21" otherwise).
+    Characters, not <bdi>: in a 2,000-row list an inline element per token costs seconds."""
+    return f"{LRI if left_to_right else FSI}{text}{PDI}" if text else ""
 
 
 def month_name(span: Span, calendar: Calendar, language: str) -> str:

@@ -78,9 +78,22 @@ def report_context(report: MonthlyReport) -> dict[str, object]:
     }
 
 
-def _flagged_for_reading(row: FlaggedRow) -> dict[str, object]:
-    """A flagged customer's row in words: who handled it, where it stands, how it ended."""
+def _flagged_for_reading(row: FlaggedRow) -> dict[str, str]:
+    """A flagged customer as two lines of plain text: who (name, email, order, score), then why
+    and what the support team did; and the mark beside it (late, or bought again).
+
+    Plain text with isolate characters, no inline elements: WeasyPrint's layout time grows with
+    the inline boxes and forced line breaks, and a month can flag 2,000 customers (bench/report.py).
+    """
     language = get_language() or "en"
+    customer = fmt.isolated(row.customer, left_to_right=False)
+    if row.email and row.email != row.customer:
+        customer += " · " + fmt.isolated(row.email)
+    who = _("%(customer)s · order %(order)s · score %(score)s") % {
+        "customer": customer,
+        "order": fmt.isolated(row.order),
+        "score": fmt.number(row.score, language),
+    }
     handling = [row.owner or _("nobody yet"), str(FollowUp.Status(row.status).label)]
     if row.time_to_first_contact is not None:
         handling.append(_("first contact after %(time)s") % {"time": fmt.duration(row.time_to_first_contact, language)})
@@ -88,12 +101,17 @@ def _flagged_for_reading(row: FlaggedRow) -> dict[str, object]:
         handling.append(str(FollowUp.Resolution(row.resolution).label))
     if row.goodwill:
         handling.append(str(FollowUp.Goodwill(row.goodwill).label))
+    if row.sla == "late":
+        handling.append(_("late"))
+    elif row.sla == "overdue":
+        handling.append(_("overdue"))
+    if row.came_back:
+        handling.append(_("bought again"))
+    reasons = [str(FollowUp.Reason(code).label) if code in FollowUp.Reason.values else code for code in row.reasons]
     return {
-        **vars(row),
-        "reasons": [
-            str(FollowUp.Reason(code).label) if code in FollowUp.Reason.values else code for code in row.reasons
-        ],
-        "handling": " · ".join(handling),
+        "who": who,
+        "what": _(", ").join(reasons) + " — " + " · ".join(handling),
+        "mark": "late" if row.sla in ("late", "overdue") else "back" if row.came_back else "",
     }
 
 
@@ -119,6 +137,6 @@ def _stage_advice(stage: Stage) -> str:
 
 def _fonts_dir() -> Path:
     """Where the report finds Vazirmatn (relative URLs in the template resolve against it)."""
-    found = finders.find("fonts/vazirmatn/Vazirmatn-Regular.woff2")
+    found = finders.find("fonts/vazirmatn/Vazirmatn-Regular.ttf")
     assert found, "static/fonts/vazirmatn is part of the project"
     return Path(str(found)).parent

@@ -78,10 +78,10 @@ def test_the_english_pdf_says_what_the_database_holds(october):
     # NPS (3 promoters, 1 passive, 1 detractor of 5) = 40, margin from the adjusted Wald interval.
     assert report.headline.nps.score == 40.0
     assert f"40 ±{round(report.headline.nps.margin_of_error)}" in text
-    assert "Reza Karimi" in text
-    assert "reza@example.com" in text
-    assert "A-4242" in text
+    # Every flagged customer: who, then why and what was done (nobody has contacted Reza yet).
+    assert "Reza Karimi · reza@example.com · order A-4242 · score 2" in text
     assert "Detractor (NPS 0–6)" in text
+    assert "— nobody yet · Open · overdue" in text
     assert "How satisfied are our customers?" in text
     assert "Are customers coming back?" in text
 
