@@ -51,7 +51,9 @@ class Response(models.Model):
 
 class Answer(models.Model):
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    # A question with answers cannot be deleted on its own (its answers would lose their meaning);
+    # deleting the whole shop or survey takes both (RESTRICT, where PROTECT refused that too).
+    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="answers")
     score = models.SmallIntegerField(null=True, blank=True)
     text = models.TextField(blank=True, max_length=5000)
     # The chosen option values of a single or multiple choice question.

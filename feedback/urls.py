@@ -18,6 +18,7 @@ urlpatterns += [
     path("account/two-factor/", signin_views.two_factor, name="two_factor"),
     path("logout/", LogoutView.as_view(next_page=reverse_lazy("login")), name="logout"),
     path("cases/", worklist.queue_page, name="worklist"),
+    path("cases/search/", worklist.search_cases, name="worklist_search"),
     path("cases/assign/", worklist.assign_cases, name="cases_assign"),
     path("cases/<int:case_id>/", worklist.case_page, name="case"),
     path("cases/<int:case_id>/claim/", worklist.claim_case, name="case_claim"),

@@ -6,6 +6,7 @@ the audit trail is complete, and a change it refuses comes back as a 409 page wi
 form as it was sent. A form that does not validate comes back as 422.
 """
 
+import secrets
 import smtplib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -352,6 +353,50 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     return _queue_page(request, request.GET)
 
 
+# What an agent searches for is a name, an email or an order number: personal data, which must
+# not end up in URLs (access logs, browser history, Referer). The filter form is POSTed here; the
+# text stays in the session and the URL carries an opaque key to it (`search`), the other filters
+# as they are.
+SEARCHES_KEPT = 20
+
+
+@require_POST
+@staff_required
+def search_cases(request: HttpRequest) -> HttpResponseRedirect:
+    params = request.POST.copy()
+    for name in ("csrfmiddlewaretoken", "search", "page"):
+        params.pop(name, None)
+    text = params.pop("q", [""])[-1].strip()[:100]
+    if text:
+        params["search"] = remember_search(request, text)
+    query = params.urlencode()
+    return HttpResponseRedirect(reverse("worklist") + (f"?{query}" if query else ""))
+
+
+def remember_search(request: HttpRequest, text: str) -> str:
+    """Keep `text` in the session; the key to it, for the URL (the last SEARCHES_KEPT are kept)."""
+    searches: dict[str, str] = request.session.get("searches", {})
+    key = next((key for key, kept in searches.items() if kept == text), None) or secrets.token_urlsafe(6)
+    searches.pop(key, None)
+    searches[key] = text
+    request.session["searches"] = dict(list(searches.items())[-SEARCHES_KEPT:])
+    return key
+
+
+def _with_search(request: HttpRequest, params: QueryDict) -> tuple[QueryDict, bool]:
+    """The filters with the search text the URL's key stands for; and whether the key was unknown."""
+    filters = params.copy()
+    filters.pop("q", None)  # only ever from the session
+    key = filters.pop("search", [""])[-1]
+    if not key:
+        return filters, False
+    text = request.session.get("searches", {}).get(key)
+    if text is None:
+        return filters, True
+    filters["q"] = text
+    return filters, False
+
+
 def _queue_page(
     request: HttpRequest,
     params: QueryDict,
@@ -363,7 +408,10 @@ def _queue_page(
     user, now = _user(request), timezone.now()
     shops = list(shops_of(user).order_by("name"))
     colleagues = colleagues_in(shops, me=user)
-    filters_form = QueueFilters(params, shops=shops, colleagues=colleagues)
+    with_search, search_forgotten = _with_search(request, params)
+    params = params.copy()
+    params.pop("q", None)  # links and `back` carry the search's key, never its text
+    filters_form = QueueFilters(with_search, shops=shops, colleagues=colleagues)
     filters = filters_form.values()
     paginator = Paginator(queue(user, filters, now=now), PAGE_SIZE)
     page: Page = paginator.get_page(params.get("page"))
@@ -391,7 +439,7 @@ def _queue_page(
         "shops": shops,
         "bulk": bulk,
         "selected": selected,
-        "error": error,
+        "error": error or ("That search belongs to another session; search again." if search_forgotten else ""),
     }
     return render(request, "work/queue.html", context, status=status)
 

@@ -1,5 +1,6 @@
 """The support team's work list in a real browser, worked from the keyboard on a laptop-sized window."""
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -182,3 +183,18 @@ def test_the_queue_and_a_case_have_no_serious_accessibility_problems(live_server
 
     page.goto(f"{live_server.url}/cases/{team['urgent'].pk}/")
     assert axe_violations(page) == []
+
+
+def test_searching_from_the_keyboard_keeps_the_name_out_of_the_address(live_server, laptop: Page, team) -> None:
+    page = laptop
+    log_in(page, live_server)
+
+    page.keyboard.press("/")
+    page.keyboard.type("hosseini")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url(re.compile(r"/cases/\?.*search="))
+    expect(page.locator("[data-row]")).to_have_count(1)
+    expect(page.locator("[data-row]").first).to_contain_text("Leila Hosseini")
+    expect(page.get_by_label("Search")).to_have_value("hosseini")
+    assert "hosseini" not in page.url.lower()

@@ -3,13 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.db.models import RestrictedError
 from django.utils import timezone
 
 from feedback.answering import InvalidAnswer, Link, check_value, open_link, save_answers, submit_answer
 from feedback.models import Response
 from surveys.models import Invitation, Question
 from surveys.tokens import hash_token, new_token
-from tests.factories import InvitationFactory, SurveyFactory
+from tests.factories import InvitationFactory, ResponseFactory, SurveyFactory
 
 
 def question(kind, **fields):
@@ -113,3 +114,16 @@ def test_answering_in_one_go_completes_the_response_and_the_link_reopens_it_for_
     assert link.is_complete
     assert link.lead_score == 9
     assert link.editable_until == response.submitted_at + timedelta(days=2)
+
+
+@pytest.mark.django_db
+def test_a_question_with_answers_cannot_be_deleted_but_its_shop_can():
+    response = ResponseFactory(score=3, comment="Late.")
+    question = response.answers.get(question__kind="comment").question
+
+    with pytest.raises(RestrictedError):
+        question.delete()
+    response.shop.delete()  # everything of the shop goes, answers included
+
+    assert not Response.objects.filter(pk=response.pk).exists()
+    assert not Question.objects.filter(pk=question.pk).exists()

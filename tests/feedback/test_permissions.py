@@ -130,6 +130,8 @@ PAGES = {
     "logout": ("get", {}, everyone(405)),
     "two_factor": ("get", {}, staff(200)),
     "worklist": ("get", {}, staff(200)),
+    # The filter form: back to the work list with the search's key.
+    "worklist_search": ("post", {}, staff(302)),
     "cases_assign": ("post", {}, staff(422)),
     "case": ("get", {"case_id": "case"}, by_role(agent=200, manager=200, admin_a=200, admin_b=404)),
     "case_claim": ("post", {"case_id": "case"}, by_role(agent=302, manager=302, admin_a=302, admin_b=404)),
