@@ -72,6 +72,8 @@ def report_context(report: MonthlyReport) -> dict[str, object]:
             for product in report.products
         ],
         "flagged": [_flagged_for_reading(row) for row in report.flagged],
+        # The list's own header, in the page margin of each of its pages (the list is no table).
+        "list_header": _("Flagged customers: name · email · order · score, then why and what we did"),
         "recovery_rate": None if recovery_rate is None else 100 * recovery_rate,
         "stage_title": _stage_title(report.retention.stage),
         "stage_advice": _stage_advice(report.retention.stage),

@@ -82,6 +82,10 @@ def test_the_english_pdf_says_what_the_database_holds(october):
     assert "Reza Karimi · reza@example.com · order A-4242 · score 2" in text
     assert "Detractor (NPS 0–6)" in text
     assert "— nobody yet · Open · overdue" in text
+    # The list is no table: its header runs in the margin of its own pages, and only there.
+    pages = [page.extract_text() for page in PdfReader(BytesIO(render_monthly_report(report))).pages]
+    header = "Flagged customers: name · email · order · score, then why and what we did"
+    assert [header in page for page in pages] == ["Reza Karimi" in page for page in pages]
     assert "How satisfied are our customers?" in text
     assert "Are customers coming back?" in text
 
