@@ -195,6 +195,11 @@ class CustomerAdmin(ShopScopedAdmin):
                 obj.consent_at = timezone.now()
         super().save_model(request, obj, form, change)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting a customer deletes their answers and changes the shop's numbers; the *Erase*
+        # action removes what identifies them and keeps the numbers (surveys.privacy).
+        return False
+
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         if not shops_of(request.user, roles=SHOP_ADMINS).exists():

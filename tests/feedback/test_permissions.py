@@ -215,6 +215,8 @@ ADMIN_EXCEPTIONS = {
     ("surveys.erasure", "add/"): staff(403),
     ("sentiment.learnedmodel", "add/"): staff(403),
     ("reports.reportrun", "add/"): staff(403),
+    # A customer is erased (numbers kept), never deleted (their answers would go with them).
+    ("surveys.customer", "<path:object_id>/delete/"): by_role(agent=403, manager=403, admin_a=403, admin_b=403),
     # The audit trail of erasures is never deleted.
     ("surveys.erasure", "<path:object_id>/delete/"): by_role(agent=403, manager=403, admin_a=403, admin_b=403),
     ("surveys.webhookdelivery", "<path:object_id>/delete/"): by_role(agent=200, manager=200, admin_a=200, admin_b=302),

@@ -481,10 +481,11 @@ def test_agents_and_managers_can_neither_erase_nor_export(client, staff_of, sara
 
     assert listing.status_code == 200
     assert 'value="erase"' not in listing.content.decode()
-    # An action the user does not have is refused (back to the list with a message), not run.
+    # An action the user does not have is not run: back to the list (they have no actions at all,
+    # so no action form either), nothing exported, nothing erased.
     assert (erase.status_code, export.status_code) == (200, 200)
-    assert "No action selected." in erase.content.decode()
-    assert "No action selected." in export.content.decode()
+    assert "Content-Disposition" not in export
+    assert "Select customer to change" in export.content.decode()
     sara.refresh_from_db()
     assert sara.email == EMAIL
 
@@ -500,3 +501,19 @@ def test_a_shop_admin_cannot_erase_another_shops_customer(client, staff_of, sara
     assert stranger.email == "someone@example.com"
     assert answer.status_code == 302  # nothing selected that the admin may see: back to the list
     assert Erasure.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_customer_is_erased_never_deleted_in_the_admin(client, staff_of, sara):
+    # Deleting would take the customer's answers, and the shop's numbers with them.
+    client.force_login(staff_of(sara.shop, role=Membership.Role.ADMIN))
+
+    listing = client.get("/admin/surveys/customer/")
+    delete_page = client.get(f"/admin/surveys/customer/{sara.pk}/delete/")
+    delete_action = admin_action(client, "delete_selected", [sara], post="yes", follow=True)
+
+    assert 'value="erase"' in listing.content.decode()
+    assert 'value="delete_selected"' not in listing.content.decode()
+    assert delete_page.status_code == 403
+    assert "No action selected." in delete_action.content.decode()
+    assert Customer.objects.filter(pk=sara.pk).exists()
