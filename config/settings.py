@@ -219,6 +219,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# Alert webhooks to addresses inside the server's network (127.0.0.1, 10.x, a .local name ...)
+# are refused unless this is on: for a chat server on the operator's own network (feedback/outbound.py).
+ALERT_WEBHOOK_PRIVATE_ADDRESSES = env_bool("ALERT_WEBHOOK_PRIVATE_ADDRESSES", False)
+
 # How often the scheduler looks for invitations that are due.
 SEND_SWEEP_SECONDS = env_int("SEND_SWEEP_SECONDS", 30, minimum=1, maximum=3600)
 # How often the scheduler reads answers whose reading was lost (the broker was away when they

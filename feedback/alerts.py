@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from feedback.flagging import rules_for
 from feedback.models import AlertDelivery, CaseEvent, FlagRules, FollowUp
+from feedback.outbound import webhook_target_problem
 from surveys.errors import DomainError
 
 WEBHOOK_TIMEOUT = 10
@@ -114,6 +115,19 @@ def webhook_alert(case: FollowUp, *, now: float | None = None, attempt: int = 1)
     """
     rules = rules_for(case.shop)
     if not rules.alert_webhook_url:
+        return False
+    not_allowed = webhook_target_problem(rules.alert_webhook_url, resolve=True)
+    if not_allowed:  # logged, and not tried again: it would be refused every time
+        AlertDelivery.objects.create(
+            shop=case.shop,
+            follow_up=case,
+            url=rules.alert_webhook_url,
+            attempt=attempt,
+            outcome=AlertDelivery.Outcome.FAILED,
+            error=not_allowed[:300],
+            duration_ms=0,
+            signatures=0,
+        )
         return False
     body = json.dumps(
         {

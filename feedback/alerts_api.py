@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict
 from feedback import alerts
 from feedback.flagging import rules_for
 from feedback.models import AlertDelivery, FlagRules
+from feedback.outbound import webhook_target_problem
+from surveys.errors import DomainError
 from surveys.models import Shop
 
 router = Router(tags=["webhooks"])
@@ -74,6 +76,9 @@ def get_alert_webhook(request: HttpRequest) -> dict[str, object]:
 @router.put("/webhooks/alerts", response=AlertWebhookOut)
 def set_alert_webhook(request: HttpRequest, payload: AlertWebhookIn) -> dict[str, object]:
     """Point alerts at a URL (a Slack incoming-webhook URL works as is), or turn them off with ""."""
+    problem = webhook_target_problem(payload.url, resolve=False)
+    if problem:
+        raise DomainError(problem)
     with transaction.atomic():
         rules = _saved_rules(_shop(request))
         rules.alert_webhook_url = payload.url

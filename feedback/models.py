@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from feedback.outbound import validate_webhook_target
 from surveys.models import Channel, Customer, Invitation, Language, Question, Shop, Survey
 
 
@@ -230,7 +231,7 @@ class FlagRules(models.Model):
         help_text="Alert for cases of this priority or more urgent.",
     )
     alert_email = models.EmailField(blank=True, help_text="On-call address for cases nobody owns yet.")
-    alert_webhook_url = models.URLField(blank=True, max_length=500)
+    alert_webhook_url = models.URLField(blank=True, max_length=500, validators=[validate_webhook_target])
     alert_webhook_secret = models.CharField(
         max_length=200, blank=True, help_text="Signs each webhook (X-Bazgasht-Signature: sha256=HMAC of the body)."
     )

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from feedback.tasks import alert_case
 from surveys.domain import create_api_key
 from surveys.models import Membership
 from tests.factories import ResponseFactory, ShopFactory
-from tests.feedback.test_alerts import receiver  # noqa: F401 - the fixture: a real HTTP receiver
+from tests.feedback.test_alerts import local_receivers, receiver  # noqa: F401 - fixtures: a real HTTP receiver on 127.0.0.1
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +152,44 @@ def test_the_delivery_log_endpoint_costs_the_same_queries_for_one_row_or_three(u
             )
         with django_assert_num_queries(2):  # the key, the rows
             assert len(api.get("/api/v1/webhooks/alerts/deliveries").json()) == count
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://169.254.169.254/latest/meta-data/",  # a cloud's metadata service
+        "http://10.0.0.5/hook",
+        "http://[::1]/hook",
+        "https://chat.internal/hook",
+        "http://localhost:6379/",
+    ],
+)
+def test_alerts_may_not_point_inside_the_servers_network(shop, settings, url):
+    settings.ALERT_WEBHOOK_PRIVATE_ADDRESSES = False
+    _, key = create_api_key(shop, name="ops", scopes=["webhooks"])
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+
+    refused = api.put("/api/v1/webhooks/alerts", {"url": url}, content_type="application/json")
+
+    assert refused.status_code == 400
+    assert "inside the server's network" in refused.json()["detail"]
+    with pytest.raises(ValidationError):  # the admin's form says the same
+        FlagRules(shop=shop, alert_webhook_url=url).clean_fields()
+    assert api.put("/api/v1/webhooks/alerts", {"url": "https://hooks.slack.com/services/T0/B0/x"},
+                   content_type="application/json").status_code == 200  # fmt: skip
+    settings.ALERT_WEBHOOK_PRIVATE_ADDRESSES = True  # the operator's choice for an own-network chat server
+    assert api.put("/api/v1/webhooks/alerts", {"url": url}, content_type="application/json").status_code == 200
+
+
+def test_an_internal_address_found_at_sending_is_logged_and_not_tried_again(urgent_case, settings):
+    # Set before the rule existed, or a name that now resolves inside: checked again at each send.
+    settings.ALERT_WEBHOOK_PRIVATE_ADDRESSES = False
+    FlagRules.objects.create(shop=urgent_case.shop, alert_webhook_url="http://127.0.0.1:9/hook")
+
+    sent = alerts.webhook_alert(urgent_case)
+
+    assert sent is False
+    [delivery] = AlertDelivery.objects.filter(follow_up=urgent_case)
+    assert delivery.outcome == "failed"
+    assert "inside the server's network (127.0.0.1)" in delivery.error
