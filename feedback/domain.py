@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from feedback.flagging import flag_response
@@ -19,12 +20,19 @@ def analyse_response(response: Response) -> FollowUp | None:
     return case
 
 
-def read_forgotten(*, now: datetime, waited: timedelta, limit: int = 500) -> int:
+def read_forgotten(
+    *,
+    now: datetime,
+    waited: timedelta,
+    limit: int = 500,
+    read: Callable[[Response], FollowUp | None] = analyse_response,
+) -> int:
     """Read the responses that have waited longer than `waited` (their reading was lost with the
-    broker, or its worker died), oldest first, at most `limit`; how many were read."""
-    forgotten = Response.objects.filter(analysis_wanted_at__lt=now - waited).order_by("analysis_wanted_at")
-    count = 0
-    for response in forgotten[:limit]:
-        analyse_response(response)
-        count += 1
-    return count
+    broker, or its worker died), oldest first, at most `limit`, with `read` (the task passes its
+    own, which also alerts); how many were read."""
+    forgotten = list(
+        Response.objects.filter(analysis_wanted_at__lt=now - waited).order_by("analysis_wanted_at")[:limit]
+    )
+    for response in forgotten:
+        read(response)
+    return len(forgotten)

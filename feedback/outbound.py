@@ -44,7 +44,9 @@ def webhook_target_problem(url: str, *, resolve: bool) -> str:
             return ""
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
     inside = next((address for address in addresses if not address.is_global), None)
-    return _inside(f"{host} ({inside})" if inside is not None and str(inside) != host else host) if inside else ""
+    if inside is None:
+        return ""
+    return _inside(host if str(inside) == host else f"{host} ({inside})")
 
 
 def _inside(where: str) -> str:

@@ -12,18 +12,23 @@ from feedback.models import CaseEvent, FollowUp, Response
 @shared_task(name="feedback.tasks.analyse_response")
 def analyse_response(*, response_id: int) -> None:
     response = Response.objects.filter(pk=response_id).first()
-    if response is None:
-        return
-    case = domain.analyse_response(response)
-    if case is not None and alerts.wants_alert(case):
-        alert_case.delay_on_commit(case_id=case.pk)
+    if response is not None:
+        _read(response)
 
 
 @shared_task(name="feedback.tasks.read_forgotten_answers")
 def read_forgotten_answers() -> int:
     """On the beat: answers whose reading never came (the broker was away, a worker died)."""
     waited = timedelta(seconds=settings.ANALYSIS_SWEEP_SECONDS)
-    return domain.read_forgotten(now=timezone.now(), waited=waited)
+    return domain.read_forgotten(now=timezone.now(), waited=waited, read=_read)
+
+
+def _read(response: Response) -> FollowUp | None:
+    """Read the answers and alert for an urgent case: the same for a fresh answer and a forgotten one."""
+    case = domain.analyse_response(response)
+    if case is not None and alerts.wants_alert(case):
+        alert_case.delay_on_commit(case_id=case.pk)
+    return case
 
 
 @shared_task(bind=True, name="feedback.tasks.alert_case", max_retries=8)

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from feedback.answering import open_link, save_answers
 from feedback.domain import analyse_response, read_forgotten
-from feedback.models import FollowUp, Response
+from feedback.models import FlagRules, FollowUp, Response
+from feedback.tasks import read_forgotten_answers
 from surveys import ratelimit
 from tests.factories import ResponseFactory, SurveyFactory
 from tests.feedback.test_answer_page import sent_invitation
@@ -87,3 +88,17 @@ def test_the_rate_limit_lets_requests_through_when_redis_is_unreachable(settings
     assert [record.getMessage() for record in caplog.records] == [
         "rate limits are not counted: Redis is unreachable (Error 111 connecting to 127.0.0.1:1. Connection refused.)"
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_urgent_answer_found_by_the_sweep_alerts_like_any_other(celery_worker, mailbox):
+    # Its reading was lost with the broker: the sweep reads it, and the worker emails the on-call address.
+    response = ResponseFactory(score=0, comment="Broken on arrival, I want a refund.")
+    FlagRules.objects.create(shop=response.shop, alert_email="oncall@shop.example")
+    Response.objects.filter(pk=response.pk).update(analysis_wanted_at=timezone.now() - timedelta(hours=1))
+
+    assert read_forgotten_answers() == 1
+
+    [message] = mailbox.wait_for(1, timeout=60)
+    assert message["To"] == "oncall@shop.example"
+    assert FollowUp.objects.get(response=response).priority == FollowUp.Priority.URGENT
