@@ -10,6 +10,8 @@ own rules miss much of how a customer writes, so the reading applies its own:
   "or" ("not slow or noisy"); "no" is a negator, not a negative word, so "I have had no
   real problems with it" is praise; "refused to" and "failed to" negate what follows;
   a phrase that starts with a negator ("no complaints", "can't go wrong") is read whole;
+  "hardly", "barely", "rarely", "minimal", "few" and "little" (but not "a few", "a little")
+  turn round what they reach as a negator does ("barely works", "very minimal difficulty");
 - what a negator turns round is kept apart (`negated_positive`, `negated_negative`) and
   counted milder than the word itself ("not good" is milder than "bad");
 - praise after "would", "could", "should", "might" or "wish" in the same clause is what the
@@ -37,7 +39,7 @@ NEGATORS = frozenset(
 )
 _STRONGER = ["very", "really", "so", "extremely", "super", "incredibly", "absolutely", "totally", "completely"]
 _STRONGER += ["highly", "truly", "most", "especially", "particularly", "amazingly", "exceptionally", "utterly"]
-_WEAKER = ["somewhat", "slightly", "fairly", "kinda", "rather", "little", "bit", "partly", "barely", "hardly"]
+_WEAKER = ["somewhat", "slightly", "fairly", "kinda", "rather", "little", "bit", "partly"]
 BOOSTERS = {**dict.fromkeys(_STRONGER, 1.3), **dict.fromkeys(_WEAKER, 0.6)}
 # How far a negator reaches, in words, and what it does to a word it reaches: "not good" is
 # milder than "bad", "not bad" milder still than "good" (VADER's figures are close to these).
@@ -131,6 +133,17 @@ def is_negator(token: str) -> bool:
     return token in NEGATORS or token.endswith("n't")
 
 
+# "Hardly any noise", "very minimal difficulty", "rarely drops a call", "few problems": these
+# turn a word round as a negator does ("barely works" is a complaint), but one that reaches
+# no sentiment word is no complaint ("I rarely use the zoom"). "A little" and "a few" are
+# not among them: "a little slow" is a milder "slow".
+DIMINISHERS = frozenset(["hardly", "barely", "scarcely", "rarely", "seldom", "minimal", "minimally", "little", "few"])
+
+
+def _diminishes(tokens: list[str], i: int) -> bool:
+    return tokens[i] in DIMINISHERS and not (i and tokens[i - 1] == "a")
+
+
 # "It refused to play", "failed to charge": a negator when "to" follows ("refused to die" is praise).
 _NEGATING_VERBS = frozenset(["refuse", "refuses", "refused", "fail", "fails", "failed"])
 # "Not difficult or slow", "no scratches nor dents": the negation goes on past these.
@@ -166,6 +179,8 @@ def read_cues(text: str, *, lexicon: Lexicon = CUSTOMER) -> Cues:
                 if not negation_found_word:
                     bare += 1
                 negated_until, negation_found_word = i + NEGATION_SCOPE, False
+            elif _diminishes(tokens, i):
+                negated_until = i + NEGATION_SCOPE
             elif word in COUNTERFACTUAL:
                 wishing = True
             elif word in CONTRAST:

@@ -38,6 +38,9 @@ def test_read_cues_weighs_the_customer_lexicon(text, positive, negative):
         ("the phone refused to die", 0.0, 1.5, 0.75),
         ("it is not slow or noisy", 0.0, 2.0, 1.0),  # the negation goes on past "or"
         ("not slow, noisy", 0.0, 1.0, -0.5),  # but not past the end of the clause
+        ("it barely works", 1.0, 0.0, -0.7),  # a diminisher turns round as a negator does
+        ("with very minimal problems", 0.0, 1.5, 0.75),
+        ("few problems", 0.0, 1.5, 0.75),
     ],
 )
 def test_read_cues_turns_round_what_a_negator_reaches(text, negated_positive, negated_negative, balance):
@@ -46,6 +49,12 @@ def test_read_cues_turns_round_what_a_negator_reaches(text, negated_positive, ne
     assert (cues.negated_positive, cues.negated_negative, cues.balance) == (
         pytest.approx(negated_positive), pytest.approx(negated_negative), pytest.approx(balance)
     )  # fmt: skip
+
+
+def test_a_little_and_a_few_only_soften():
+    assert read_cues("a little slow").negative == pytest.approx(0.6)
+    assert read_cues("a few problems", lexicon=GENERAL).negative == pytest.approx(1.5)
+    assert read_cues("i rarely use the zoom").bare_negations == 0  # no complaint in it
 
 
 def test_read_cues_keeps_wished_for_praise_apart():
