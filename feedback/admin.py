@@ -1,7 +1,10 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from config.searches import SearchOutsideUrls
 from feedback import signin
 from feedback.models import (
     AlertDelivery,
@@ -90,7 +93,7 @@ class AlertDeliveryAdmin(ShopScopedAdmin):
         return False
 
 
-class SuperuserOnlyAdmin(admin.ModelAdmin):
+class SuperuserOnlyAdmin(SearchOutsideUrls):
     """Sign-in records: every staff member has the feedback app's permissions, but only a
     superuser may unlock an account or reset someone's two-factor (by deleting the row)."""
 
@@ -135,3 +138,19 @@ class TwoFactorDeviceAdmin(SuperuserOnlyAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TwoFactorDevice]) -> None:
         for device in queryset.select_related("user"):
             signin.turn_off(device.user)
+
+
+# Staff accounts are searched by name and email too: Django's own admins, with the search kept
+# out of the URL as everywhere else.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class StaffAdmin(SearchOutsideUrls, UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class StaffGroupAdmin(SearchOutsideUrls, GroupAdmin):
+    pass

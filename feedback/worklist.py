@@ -6,7 +6,6 @@ the audit trail is complete, and a change it refuses comes back as a 409 page wi
 form as it was sent. A form that does not validate comes back as 422.
 """
 
-import secrets
 import smtplib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from config import searches
 from feedback import cases
 from feedback.cases import NOTE_MAX_LENGTH, CaseError, cases_of, overdue_now
 from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
@@ -353,13 +353,8 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     return _queue_page(request, request.GET)
 
 
-# What an agent searches for is a name, an email or an order number: personal data, which must
-# not end up in URLs (access logs, browser history, Referer). The filter form is POSTed here; the
-# text stays in the session and the URL carries an opaque key to it (`search`), the other filters
-# as they are.
-SEARCHES_KEPT = 20
-
-
+# What an agent searches for is personal data, kept out of URLs (`config.searches`): the filter
+# form is POSTed here, the URL carries a key to the words, the other filters as they are.
 @require_POST
 @staff_required
 def search_cases(request: HttpRequest) -> HttpResponseRedirect:
@@ -368,19 +363,9 @@ def search_cases(request: HttpRequest) -> HttpResponseRedirect:
         params.pop(name, None)
     text = params.pop("q", [""])[-1].strip()[:100]
     if text:
-        params["search"] = remember_search(request, text)
+        params["search"] = searches.remember(request.session, text)
     query = params.urlencode()
     return HttpResponseRedirect(reverse("worklist") + (f"?{query}" if query else ""))
-
-
-def remember_search(request: HttpRequest, text: str) -> str:
-    """Keep `text` in the session; the key to it, for the URL (the last SEARCHES_KEPT are kept)."""
-    searches: dict[str, str] = request.session.get("searches", {})
-    key = next((key for key, kept in searches.items() if kept == text), None) or secrets.token_urlsafe(6)
-    searches.pop(key, None)
-    searches[key] = text
-    request.session["searches"] = dict(list(searches.items())[-SEARCHES_KEPT:])
-    return key
 
 
 def _with_search(request: HttpRequest, params: QueryDict) -> tuple[QueryDict, bool]:
@@ -390,7 +375,7 @@ def _with_search(request: HttpRequest, params: QueryDict) -> tuple[QueryDict, bo
     key = filters.pop("search", [""])[-1]
     if not key:
         return filters, False
-    text = request.session.get("searches", {}).get(key)
+    text = searches.recall(request.session, key)
     if text is None:
         return filters, True
     filters["q"] = text

@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from config.searches import SearchOutsideUrls
 from surveys import privacy
 from surveys.csv_import import COLUMNS, MAX_ROWS, REQUIRED_COLUMNS, CsvFileError, import_orders
 from surveys.domain import create_api_key
@@ -37,7 +38,7 @@ from surveys.queries import shops_of
 from surveys.standard_questions import add_standard_questions
 
 
-class ShopScopedAdmin(admin.ModelAdmin):
+class ShopScopedAdmin(SearchOutsideUrls):
     """Staff see and pick only rows of the shops they belong to (with one of `roles`, if set)."""
 
     shop_path = "shop"

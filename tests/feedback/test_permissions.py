@@ -165,7 +165,7 @@ ADMIN_SITE = {
     "admin/autocomplete/": ("get", staff(403)),
     "admin/jsi18n/": ("get", staff(200)),
     "admin/r/<path:content_type_id>/<path:object_id>/": ("get", staff(404)),
-    "admin/^(?P<app_label>auth|surveys|feedback|sentiment|reports)/$": ("get", staff(200)),
+    "admin/^(?P<app_label>...)/$": ("get", staff(200)),
     "admin/(?P<url>.*)$": ("get", staff(404)),
 }
 
@@ -336,6 +336,8 @@ def plan(world):
     values = {"case": world["case"].pk, "report": world["report"].pk, "shop_a": world["shop_a"].slug}
     planned, missing = [], []
     for route, name in url_patterns():
+        # The admin's app index lists the apps in the order their models were registered.
+        route = re.sub(r"\(\?P<app_label>[\w|]+\)", "(?P<app_label>...)", route)
         if route.startswith("api/v1/"):
             # The API takes keys, never sessions: 401 for every role here (tests/test_security_api.py
             # checks each endpoint's scope); its schema and docs are public.
@@ -359,7 +361,7 @@ def plan(world):
                 method, expected = ADMIN_SITE[route]
                 path = {
                     "admin/r/<path:content_type_id>/<path:object_id>/": "/admin/r/1/1/",
-                    "admin/^(?P<app_label>auth|surveys|feedback|sentiment|reports)/$": "/admin/surveys/",
+                    "admin/^(?P<app_label>...)/$": "/admin/surveys/",
                     "admin/(?P<url>.*)$": "/admin/no-such-page/",
                 }.get(route, "/" + route)
                 planned.append((route, method, path, expected))
