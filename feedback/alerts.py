@@ -10,11 +10,10 @@ Every attempt is logged (AlertDelivery); failures are retried with growing pause
 
 import hashlib
 import hmac
+import http.client
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -22,9 +21,9 @@ from django.core.mail import EmailMessage
 from django.urls import reverse
 from django.utils import timezone
 
+from feedback import outbound
 from feedback.flagging import rules_for
 from feedback.models import AlertDelivery, CaseEvent, FlagRules, FollowUp
-from feedback.outbound import webhook_target_problem
 from surveys.errors import DomainError
 
 WEBHOOK_TIMEOUT = 10
@@ -116,19 +115,6 @@ def webhook_alert(case: FollowUp, *, now: float | None = None, attempt: int = 1)
     rules = rules_for(case.shop)
     if not rules.alert_webhook_url:
         return False
-    not_allowed = webhook_target_problem(rules.alert_webhook_url, resolve=True)
-    if not_allowed:  # logged, and not tried again: it would be refused every time
-        AlertDelivery.objects.create(
-            shop=case.shop,
-            follow_up=case,
-            url=rules.alert_webhook_url,
-            attempt=attempt,
-            outcome=AlertDelivery.Outcome.FAILED,
-            error=not_allowed[:300],
-            duration_ms=0,
-            signatures=0,
-        )
-        return False
     body = json.dumps(
         {
             "text": alert_text(case),
@@ -148,16 +134,24 @@ def webhook_alert(case: FollowUp, *, now: float | None = None, attempt: int = 1)
     signing = signing_secrets(rules)
     if signing:
         headers["X-Bazgasht-Signature"] = signature_header(body, timestamp=timestamp, secrets_=signing)
-    request = urllib.request.Request(rules.alert_webhook_url, data=body, headers=headers, method="POST")  # noqa: S310 - the shop's own https URL
     started = time.monotonic()
     status: int | None = None
     error = ""
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as answer:  # noqa: S310
-            status = answer.status
-    except urllib.error.HTTPError as refused:
-        status = refused.code
-    except (urllib.error.URLError, TimeoutError, OSError) as failure:
+        status = outbound.post(rules.alert_webhook_url, body, headers, timeout=WEBHOOK_TIMEOUT)
+    except outbound.Refused as refused:  # logged, and not tried again: it would be refused every time
+        AlertDelivery.objects.create(
+            shop=case.shop,
+            follow_up=case,
+            url=rules.alert_webhook_url,
+            attempt=attempt,
+            outcome=AlertDelivery.Outcome.FAILED,
+            error=str(refused)[:300],
+            duration_ms=0,
+            signatures=0,
+        )
+        return False
+    except (OSError, UnicodeError, http.client.HTTPException) as failure:
         error = f"the alert webhook did not answer: {failure}"
     if status is not None and status >= 300:
         error = f"the alert webhook answered HTTP {status}"

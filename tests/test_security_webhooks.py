@@ -4,6 +4,7 @@
 import hashlib
 import hmac
 import json
+import socket
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from feedback import alerts
+from feedback import alerts, outbound
 from feedback.flagging import flag_response
 from feedback.models import AlertDelivery, FlagRules
 from feedback.tasks import alert_case
@@ -193,3 +194,72 @@ def test_an_internal_address_found_at_sending_is_logged_and_not_tried_again(urge
     [delivery] = AlertDelivery.objects.filter(follow_up=urgent_case)
     assert delivery.outcome == "failed"
     assert "inside the server's network (127.0.0.1)" in delivery.error
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Answers for made-up names, in turn (the last one repeats); other names as the machine
+    resolves them. A real resolver is outside this machine: this stands in for it."""
+    answers: dict[str, list[list[str]]] = {}
+    asked: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in answers:
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        addresses = answers[host].pop(0) if len(answers[host]) > 1 else answers[host][0]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in addresses]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers, asked
+
+
+def test_the_alert_goes_to_the_address_that_was_checked_not_a_later_answer(
+    urgent_case,
+    receiver,  # noqa: F811
+    dns,
+    settings,
+    monkeypatch,
+):
+    """DNS rebinding: a name that answers a public address for the check and an inside one for
+    the connection. The name is resolved once per send and the connection made to that address."""
+    handler, url = receiver
+    answers, asked = dns
+    settings.ALERT_WEBHOOK_PRIVATE_ADDRESSES = False
+    # The receiver on 127.0.0.1 stands for a public host; 127.0.0.2 for the inside one.
+    monkeypatch.setattr(outbound, "is_inside", lambda address: str(address) != "127.0.0.1")
+    port = url.split(":")[2].split("/")[0]
+    answers["hooks.example.test"] = [["127.0.0.1"], ["127.0.0.2"]]  # nothing listens on .2
+    FlagRules.objects.create(shop=urgent_case.shop, alert_webhook_url=f"http://hooks.example.test:{port}/hook?team=7")
+
+    assert alerts.webhook_alert(urgent_case)
+
+    assert asked == ["hooks.example.test"]
+    [(headers, _)] = handler.received
+    assert headers["Host"] == f"hooks.example.test:{port}"  # the receiver sees the name, as with a proxy
+
+
+def test_a_name_with_any_inside_address_is_refused_before_connecting(urgent_case, settings, dns):
+    settings.ALERT_WEBHOOK_PRIVATE_ADDRESSES = False
+    answers, _ = dns
+    answers["hooks.example.test"] = [["93.184.215.14", "10.0.0.5"]]
+    FlagRules.objects.create(shop=urgent_case.shop, alert_webhook_url="https://hooks.example.test/hook")
+
+    assert alerts.webhook_alert(urgent_case) is False
+
+    [delivery] = AlertDelivery.objects.filter(follow_up=urgent_case)
+    assert "inside the server's network (hooks.example.test (10.0.0.5))" in delivery.error
+
+
+def test_a_redirect_is_an_answer_not_a_new_target(urgent_case, receiver):  # noqa: F811
+    handler, url = receiver
+    handler.statuses = [302]
+    handler.location = url.replace("/hooks/slack", "/anywhere")  # a GET there would be answered 200
+    FlagRules.objects.create(shop=urgent_case.shop, alert_webhook_url=url)
+
+    with pytest.raises(alerts.WebhookFailed, match="HTTP 302"):
+        alerts.webhook_alert(urgent_case)
+
+    assert len(handler.received) == 1
+    assert AlertDelivery.objects.get().http_status == 302

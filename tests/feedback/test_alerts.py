@@ -22,11 +22,20 @@ class Receiver(BaseHTTPRequestHandler):
 
     statuses: list[int]
     received: list[tuple[dict[str, str], bytes]]
+    location = ""  # sent with a 3xx
+
+    def do_GET(self) -> None:
+        self.received.append((dict(self.headers), b""))
+        self.send_response(200)
+        self.end_headers()
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.received.append((dict(self.headers), body))
-        self.send_response(self.statuses.pop(0) if self.statuses else 200)
+        status = self.statuses.pop(0) if self.statuses else 200
+        self.send_response(status)
+        if 300 <= status < 400 and self.location:
+            self.send_header("Location", self.location)
         self.end_headers()
 
     def log_message(self, *args: object) -> None:
