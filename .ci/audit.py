@@ -29,30 +29,39 @@ def main() -> int:
         print(run.stdout, run.stderr, sep="\n", file=sys.stderr)
         print("pip-audit did not produce a report (above: what it printed)", file=sys.stderr)
         return 1
+    strict = os.environ.get("AUDIT_STRICT", "").lower() in ("1", "true", "yes")
+    lines, code = verdict(report, strict=strict)
+    print("\n".join(lines))
+    return code
+
+
+def verdict(report: dict, *, strict: bool) -> tuple[list[str], int]:
+    """What to print about pip-audit's JSON report, and the exit code."""
     # The project itself (installed editable) is not a dependency.
     dependencies = [d for d in report["dependencies"] if "editable" not in d.get("skip_reason", "")]
     vulnerable = [d for d in dependencies if d.get("vulns")]
     skipped = [d for d in dependencies if "skip_reason" in d]
     audited = len(dependencies) - len(skipped)
+    lines = []
     for dependency in vulnerable:
         for vuln in dependency["vulns"]:
             fixed = ", ".join(vuln.get("fix_versions", [])) or "no fixed release yet"
-            print(f"VULNERABLE {dependency['name']} {dependency['version']}: {vuln['id']} (fixed in {fixed})")
-    print(f"pip-audit: {audited} of {len(dependencies)} installed packages audited, {len(vulnerable)} vulnerable")
+            lines.append(f"VULNERABLE {dependency['name']} {dependency['version']}: {vuln['id']} (fixed in {fixed})")
+    lines.append(
+        f"pip-audit: {audited} of {len(dependencies)} installed packages audited, {len(vulnerable)} vulnerable"
+    )
     if skipped:
         reasons = sorted({d["skip_reason"].split(":")[0] for d in skipped})
-        print(f"pip-audit could not audit {len(skipped)} package(s): {'; '.join(reasons)}")
+        lines.append(f"pip-audit could not audit {len(skipped)} package(s): {'; '.join(reasons)}")
         if audited == 0:
-            print(
+            lines.append(
                 "Nothing was audited: PyPI's per-release JSON API (https://pypi.org/pypi/<name>/<version>/json) "
                 "could not be read from here (on the development machines it answers 404 for every release, "
                 "while https://pypi.org/pypi/<name>/json answers 200). Run `make audit` where it can be read."
             )
-    if vulnerable:
-        return 1
-    if skipped and os.environ.get("AUDIT_STRICT", "").lower() in ("1", "true", "yes"):
-        return 1
-    return 0
+    if vulnerable or (skipped and strict):
+        return lines, 1
+    return lines, 0
 
 
 if __name__ == "__main__":
