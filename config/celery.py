@@ -3,7 +3,7 @@ import os
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import task_postrun, task_prerun
+from celery.signals import after_setup_logger, after_setup_task_logger, task_postrun, task_prerun
 from kombu.exceptions import OperationalError
 
 from config import logging as log_context
@@ -28,6 +28,16 @@ def _task_started(task_id: str, task: Task, **_: Any) -> None:
 def _task_finished(task_id: str, task: Task, state: str | None = None, **_: Any) -> None:
     metrics.task_finished(task_id, task.name, state or "UNKNOWN")
     log_context.task_finished()
+
+
+# In plain mode a worker logs through its own handlers (CELERY_WORKER_HIJACK_ROOT_LOGGER): they
+# redact what errors carry as ours do ("Task ... raised unexpected: IntegrityError(... DETAIL ...)").
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redact_worker_logs(logger: logging.Logger, **_: Any) -> None:
+    for handler in logger.handlers:
+        if not any(isinstance(f, log_context.RedactFilter) for f in handler.filters):
+            handler.addFilter(log_context.RedactFilter())
 
 
 log = logging.getLogger(__name__)

@@ -64,6 +64,39 @@ class ContextFilter(logging.Filter):
         return True
 
 
+# What an error's text may carry that a log must not. PostgreSQL repeats a row's values in its
+# DETAIL line ("Key (shop_id, email)=(3, roya@example.com) already exists", "Failing row
+# contains (...)"); libraries put addresses and numbers in their messages. Our own log calls
+# carry ids only; this is for the text of errors we did not write.
+_DATABASE_DETAIL = re.compile(r"^(\s*DETAIL:).*$", re.MULTILINE)
+_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{10,15}|0{1,2}9\d{9,12})(?!\d)")  # international, and Iranian mobiles
+
+
+def redact(text: str) -> str:
+    """`text` without database row values, email addresses and phone numbers."""
+    text = _DATABASE_DETAIL.sub(r"\1 (the row's values are left out of logs)", text)
+    return _PHONE.sub("<phone>", _EMAIL.sub("<email>", text))
+
+
+class RedactFilter(logging.Filter):
+    """Redacts (`redact`) a record's message and error text before any handler formats it: on
+    our handlers (settings.LOGGING) and on a Celery worker's own (config/celery.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # Formatters use exc_text when it is set, so each writes the redacted traceback.
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
+        return True
+
+
+_TRACEBACKS = logging.Formatter()
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line; keys absent when they do not apply (no request, no task, no error)."""
 
@@ -79,7 +112,7 @@ class JsonFormatter(logging.Formatter):
             if value:
                 entry[key] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = record.exc_text or redact(self.formatException(record.exc_info))
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, ensure_ascii=False, default=str)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from config.logging import ContextFilter, JsonFormatter, request_id, task_context
+from config.logging import ContextFilter, JsonFormatter, RedactFilter, request_id, task_context
 from surveys.tasks import send_due_invitations
 from tests.conftest import ROOT, wait_until
 from tests.ops.conftest import celery_worker_process
@@ -20,6 +20,7 @@ def json_log() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(ContextFilter())
+    handler.addFilter(RedactFilter())
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.addHandler(handler)
@@ -119,3 +120,53 @@ def finished_tasks(log: str) -> set[str]:
         for line in log.splitlines()
         if '"celery.app.trace"' in line and (match := re.search(r'"task_id": "([^"]+)"', line))
     }
+
+
+@pytest.mark.django_db
+def test_a_database_error_in_the_log_leaves_out_the_rows_values():
+    """PostgreSQL repeats the row in its error ("Key (shop_id, email)=(3, roya@...) already
+    exists"): the log keeps the error and where it happened, not the customer. Shown through
+    the handler settings.LOGGING configures (JSON here) and through a Celery worker's own."""
+    from celery.signals import after_setup_logger
+    from django.db import IntegrityError, connection, transaction
+
+    from tests.factories import CustomerFactory
+
+    first = CustomerFactory(email="roya.ahmadi@example.com", phone="+989351112233")
+    [console] = [handler for handler in logging.getLogger().handlers if handler.name == "console"]
+    console_log = io.StringIO()
+    stream = console.setStream(console_log)
+    worker_log = io.StringIO()
+    worker = logging.getLogger("celery.worker.test")  # as a worker in plain mode sets its logger up
+    worker.addHandler(logging.StreamHandler(worker_log))
+    worker.propagate = False
+    after_setup_logger.send(sender=None, logger=worker, loglevel=logging.INFO, logfile=None, format="", colorize=False)
+    try:
+        with pytest.raises(IntegrityError) as raised, transaction.atomic():
+            CustomerFactory(shop=first.shop, email=first.email, phone=first.phone)
+        logging.getLogger("bazgasht.test").error("could not store a customer", exc_info=raised.value)
+        worker.error("Task x[1] raised unexpected: %r", raised.value, exc_info=raised.value)
+    finally:
+        worker.handlers.clear()
+        console.setStream(stream)
+
+    if connection.vendor == "postgresql":
+        assert "roya.ahmadi@example.com" in str(raised.value)  # what there was to leave out
+    for written in (console_log.getvalue(), worker_log.getvalue()):
+        assert "IntegrityError" in written
+        assert "roya" not in written
+        assert "9351112233" not in written
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("SMTP 550 <roya.ahmadi+shop@mail.example.ir> unknown", "SMTP 550 <<email>> unknown"),
+        ("no route for +989351112233 or 09351112233", "no route for <phone> or <phone>"),
+        ("order 1234567890123 at 2026-11-24 02:45", "order 1234567890123 at 2026-11-24 02:45"),  # ids stay
+    ],
+)
+def test_redact_takes_addresses_and_numbers_out_of_error_text(text, redacted):
+    from config.logging import redact
+
+    assert redact(text) == redacted
