@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Max, Min, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -784,18 +784,30 @@ def _mark_sent(invitation: Invitation) -> None:
     """Record the send at once, row by row: a crash right after doubles one email at most.
 
     One plain statement, as this runs once per message: building it through the ORM
-    cost more than the database did.
+    cost more than the database did. The email is out by now, so a connection that the
+    database dropped meanwhile (a restart) is opened again and the send recorded: left
+    "sending", the row would go out a second time once its claim lapsed.
     """
     sent_at = timezone.now()
     reminder = invitation.survey.reminder_after
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Invitation._meta.db_table} SET status = %s, sent_at = %s, remind_at = %s, reason = ''"  # noqa: S608 - the table name is ours
-            " WHERE id = %s AND status = %s",
-            [Invitation.Status.SENT, sent_at,
-             next_sending_time(invitation.shop, sent_at + reminder) if reminder else None,
-             invitation.pk, Invitation.Status.SENDING],
-        )  # fmt: skip
+    statement = (
+        f"UPDATE {Invitation._meta.db_table} SET status = %s, sent_at = %s, remind_at = %s, reason = ''"  # noqa: S608 - the table name is ours
+        " WHERE id = %s AND status = %s"
+    )
+    remind_at = next_sending_time(invitation.shop, sent_at + reminder) if reminder else None
+    values: list[str | int | datetime | None] = [
+        Invitation.Status.SENT, sent_at, remind_at, invitation.pk, Invitation.Status.SENDING
+    ]  # fmt: skip
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, values)
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:  # a transaction cannot go on on a new connection
+            raise
+        log.warning("invitation %s sent; the database connection was lost, recording it on a new one", invitation.pk)
+        connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute(statement, values)
 
 
 def _retry_later(invitation: Invitation, *, error: Exception, now: datetime) -> None:

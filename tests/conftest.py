@@ -79,6 +79,9 @@ class Mailbox:
         self._arrived = threading.Condition()
         # Seconds the server takes over each message: a slow server, for crash tests.
         self.delay = 0.0
+        # Called while a message is being taken, before the server answers: a failure elsewhere
+        # at the worst moment, for failure tests.
+        self.while_receiving: Callable[[], None] | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         # Like a real server, refuse a mailbox that does not exist.
@@ -90,6 +93,8 @@ class Mailbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.while_receiving:
+            self.while_receiving()
         with self._arrived:
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
             self._arrived.notify_all()

@@ -132,6 +132,35 @@ def test_a_claim_abandoned_by_a_dead_worker_is_taken_again_after_the_lease(shop,
     assert invitation.token_hash == hash_token(first_claim[0].token)
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="drops a PostgreSQL connection")
+@pytest.mark.django_db(transaction=True)
+def test_an_email_that_went_out_while_the_database_restarted_is_recorded_as_sent(shop, mailbox):
+    """The database drops the worker's connection while the SMTP server takes the email (as a
+    restart does): the send is still recorded, so the email does not go out again later."""
+    new_order(shop)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        worker_connection = cursor.fetchone()[0]
+    mailbox.while_receiving = lambda: terminate_backend(worker_connection)
+
+    assert send_due_invitations(now=timezone.now() + timedelta(days=30)) == 1
+
+    invitation = Invitation.objects.get(shop=shop)
+    assert (invitation.status, len(mailbox.messages)) == ("sent", 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != worker_connection  # it really was dropped, and opened again
+
+
+def terminate_backend(pid: int) -> None:
+    """From a connection of its own, as the database server would."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"}, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
 @pytest.mark.django_db
 def test_smtp_down_retries_with_backoff_then_records_failure(shop, settings, time_machine):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
