@@ -18,9 +18,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config.database import record_done
 from feedback import outbound
 from feedback.flagging import rules_for
 from feedback.models import AlertDelivery, CaseEvent, FlagRules, FollowUp
@@ -68,7 +70,10 @@ def email_alert(case: FollowUp) -> str | None:
     who = customer.name or customer.email
     subject = f"[{case.get_priority_display()}] {case.shop.display_name}: {who} needs a call"
     EmailMessage(subject=subject, body=text, to=[to]).send()
-    CaseEvent.objects.create(follow_up=case, action="alerted", detail={"email": to})
+    record_done(
+        lambda: CaseEvent.objects.create(follow_up=case, action="alerted", detail={"email": to}),
+        what=f"case {case.pk} alerted by email",
+    )
     return to
 
 
@@ -155,18 +160,25 @@ def webhook_alert(case: FollowUp, *, now: float | None = None, attempt: int = 1)
         error = f"the alert webhook did not answer: {failure}"
     if status is not None and status >= 300:
         error = f"the alert webhook answered HTTP {status}"
-    AlertDelivery.objects.create(
-        shop=case.shop,
-        follow_up=case,
-        url=rules.alert_webhook_url,
-        attempt=attempt,
-        outcome=AlertDelivery.Outcome.FAILED if error else AlertDelivery.Outcome.DELIVERED,
-        http_status=status,
-        error=error[:300],
-        duration_ms=int((time.monotonic() - started) * 1000),
-        signatures=len(signing),
-    )
+    duration_ms = int((time.monotonic() - started) * 1000)
+
+    def write() -> None:
+        with transaction.atomic():  # the log row and the event together, so a retry writes each once
+            AlertDelivery.objects.create(
+                shop=case.shop,
+                follow_up=case,
+                url=rules.alert_webhook_url,
+                attempt=attempt,
+                outcome=AlertDelivery.Outcome.FAILED if error else AlertDelivery.Outcome.DELIVERED,
+                http_status=status,
+                error=error[:300],
+                duration_ms=duration_ms,
+                signatures=len(signing),
+            )
+            if not error:
+                CaseEvent.objects.create(follow_up=case, action="alerted", detail={"webhook": status})
+
+    record_done(write, what=f"case {case.pk}: alert webhook attempt {attempt}")
     if error:
         raise WebhookFailed(error)
-    CaseEvent.objects.create(follow_up=case, action="alerted", detail={"webhook": status})
     return True

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from config.celery import hand_over
+from config.database import record_done
 from feedback.metrics import Calendar, Span
 from reports.data import MonthlyReport, monthly_report_data, report_month
 from reports.format import month_name
@@ -216,10 +217,14 @@ def make_report(run_id: int, *, now: datetime | None = None) -> ReportRun | None
     run.error = ""
     run.next_attempt_at = None
     run.finished_at = timezone.now()
-    run.save(
-        update_fields=[
-            "status", "error", "next_attempt_at", "finished_at", "file", "emailed_at", "emailed_to", "email_wanted"
-        ]
+    # Once emailed, a run left "running" by a dropped connection would be emailed again.
+    record_done(
+        lambda: run.save(
+            update_fields=[
+                "status", "error", "next_attempt_at", "finished_at", "file", "emailed_at", "emailed_to", "email_wanted"
+            ]
+        ),
+        what=f"monthly report run {run.pk} done",
     )  # fmt: skip
     return run
 

@@ -10,11 +10,12 @@ from typing import Any
 
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Min, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.database import record_done
 from surveys.consent import contact_refusal, is_newer
 from surveys.emails import answer_url, build_invitation_email
 from surveys.errors import DomainError
@@ -784,9 +785,8 @@ def _mark_sent(invitation: Invitation) -> None:
     """Record the send at once, row by row: a crash right after doubles one email at most.
 
     One plain statement, as this runs once per message: building it through the ORM
-    cost more than the database did. The email is out by now, so a connection that the
-    database dropped meanwhile (a restart) is opened again and the send recorded: left
-    "sending", the row would go out a second time once its claim lapsed.
+    cost more than the database did. The email is out by now: left "sending" by a dropped
+    connection, the row would go out a second time once its claim lapsed (`record_done`).
     """
     sent_at = timezone.now()
     reminder = invitation.survey.reminder_after
@@ -798,16 +798,12 @@ def _mark_sent(invitation: Invitation) -> None:
     values: list[str | int | datetime | None] = [
         Invitation.Status.SENT, sent_at, remind_at, invitation.pk, Invitation.Status.SENDING
     ]  # fmt: skip
-    try:
+
+    def write() -> None:
         with connection.cursor() as cursor:
             cursor.execute(statement, values)
-    except (OperationalError, InterfaceError):
-        if connection.in_atomic_block:  # a transaction cannot go on on a new connection
-            raise
-        log.warning("invitation %s sent; the database connection was lost, recording it on a new one", invitation.pk)
-        connection.close()
-        with connection.cursor() as cursor:
-            cursor.execute(statement, values)
+
+    record_done(write, what=f"invitation {invitation.pk} sent")
 
 
 def _retry_later(invitation: Invitation, *, error: Exception, now: datetime) -> None:

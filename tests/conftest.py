@@ -107,6 +107,26 @@ class Mailbox:
         return self.messages
 
 
+def drop_database_connection_while_receiving(mailbox: Mailbox) -> int:
+    """Have the SMTP server end this process's PostgreSQL connection while it takes the next
+    message, as a database restart would at the worst moment; the backend's pid."""
+    import psycopg
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    params = {key: value for key, value in connection.get_connection_params().items() if key != "cursor_factory"}
+
+    def terminate() -> None:
+        mailbox.while_receiving = None
+        with psycopg.connect(**params, autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    mailbox.while_receiving = terminate
+    return pid
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -7,11 +7,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import connection
 
 from feedback import alerts
 from feedback.flagging import flag_response
 from feedback.models import CaseEvent, FlagRules
 from feedback.tasks import alert_case
+from tests.conftest import drop_database_connection_while_receiving
 from tests.factories import ResponseFactory
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +132,19 @@ def test_a_case_below_the_alert_priority_alerts_nobody(mailbox):
 
     assert not alerts.wants_alert(case)
     assert mailbox.messages == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="drops a PostgreSQL connection")
+@pytest.mark.django_db(transaction=True)
+def test_an_alert_emailed_while_the_database_restarted_is_recorded_and_not_sent_again(mailbox):
+    case = flag_response(ResponseFactory(score=0, comment="Broken on arrival, I want a refund."))
+    FlagRules.objects.create(shop=case.shop, alert_email="oncall@shop.example")
+    drop_database_connection_while_receiving(mailbox)
+
+    alert_case(case_id=case.pk)
+    alert_case(case_id=case.pk)  # a retry, or the task delivered twice
+
+    assert len(mailbox.wait_for(1)) == 1
+    assert list(CaseEvent.objects.filter(follow_up=case, action="alerted").values_list("detail", flat=True)) == [
+        {"email": "oncall@shop.example"}
+    ]

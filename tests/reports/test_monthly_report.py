@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
@@ -22,7 +23,7 @@ from reports.models import ReportRun, ReportSchedule
 from reports.pdf import render_monthly_report
 from surveys.domain import create_api_key
 from surveys.models import Language, Membership
-from tests.conftest import wait_until
+from tests.conftest import drop_database_connection_while_receiving, wait_until
 from tests.factories import ResponseFactory, ShopFactory, SurveyFactory
 
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -197,6 +198,20 @@ def test_the_managers_get_the_pdf_by_email_once(october, manager, mailbox):
     domain.make_report(domain.request_report(october, month=OCTOBER, email=True, enqueue=False).pk)
     assert len(mailbox.wait_for(2)) == 2
     assert ReportRun.objects.count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="drops a PostgreSQL connection")
+@pytest.mark.django_db(transaction=True)
+def test_a_report_emailed_while_the_database_restarted_is_done_and_not_emailed_again(october, manager, mailbox):
+    run = domain.request_report(october, month=OCTOBER, email=True, enqueue=False)
+    drop_database_connection_while_receiving(mailbox)
+
+    domain.make_report(run.pk)
+
+    run.refresh_from_db()
+    assert (run.status, run.emailed_to, run.email_wanted) == ("done", 1, False)
+    assert domain.make_report(run.pk) is None  # nothing left to claim: no second email
+    assert len(mailbox.messages) == 1
 
 
 def test_the_persian_email_is_persian(october, manager, mailbox):

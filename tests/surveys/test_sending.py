@@ -12,7 +12,7 @@ from surveys.domain import CustomerDetails, record_order, send_due_invitations
 from surveys.models import Invitation, Suppression
 from surveys.suppressions import suppress
 from surveys.tokens import hash_token
-from tests.conftest import body_of, free_port
+from tests.conftest import body_of, drop_database_connection_while_receiving, free_port
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
 
 
@@ -138,10 +138,7 @@ def test_an_email_that_went_out_while_the_database_restarted_is_recorded_as_sent
     """The database drops the worker's connection while the SMTP server takes the email (as a
     restart does): the send is still recorded, so the email does not go out again later."""
     new_order(shop)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        worker_connection = cursor.fetchone()[0]
-    mailbox.while_receiving = lambda: terminate_backend(worker_connection)
+    worker_connection = drop_database_connection_while_receiving(mailbox)
 
     assert send_due_invitations(now=timezone.now() + timedelta(days=30)) == 1
 
@@ -150,15 +147,6 @@ def test_an_email_that_went_out_while_the_database_restarted_is_recorded_as_sent
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         assert cursor.fetchone()[0] != worker_connection  # it really was dropped, and opened again
-
-
-def terminate_backend(pid: int) -> None:
-    """From a connection of its own, as the database server would."""
-    import psycopg
-
-    params = connection.get_connection_params()
-    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"}, autocommit=True) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
 @pytest.mark.django_db
