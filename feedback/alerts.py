@@ -141,26 +141,16 @@ def webhook_alert(case: FollowUp, *, now: float | None = None, attempt: int = 1)
         headers["X-Bazgasht-Signature"] = signature_header(body, timestamp=timestamp, secrets_=signing)
     started = time.monotonic()
     status: int | None = None
-    error = ""
+    error = refused = ""
     try:
         status = outbound.post(rules.alert_webhook_url, body, headers, timeout=WEBHOOK_TIMEOUT)
-    except outbound.Refused as refused:  # logged, and not tried again: it would be refused every time
-        AlertDelivery.objects.create(
-            shop=case.shop,
-            follow_up=case,
-            url=rules.alert_webhook_url,
-            attempt=attempt,
-            outcome=AlertDelivery.Outcome.FAILED,
-            error=str(refused)[:300],
-            duration_ms=0,
-            signatures=0,
-        )
-        return False
+    except outbound.Refused as inside:
+        refused = error = str(inside)
     except (OSError, UnicodeError, http.client.HTTPException) as failure:
         error = f"the alert webhook did not answer: {failure}"
     if status is not None and status >= 300:
         error = f"the alert webhook answered HTTP {status}"
-    duration_ms = int((time.monotonic() - started) * 1000)
+    duration_ms = 0 if refused else int((time.monotonic() - started) * 1000)
 
     def write() -> None:
         with transaction.atomic():  # the log row and the event together, so a retry writes each once
@@ -173,12 +163,14 @@ def webhook_alert(case: FollowUp, *, now: float | None = None, attempt: int = 1)
                 http_status=status,
                 error=error[:300],
                 duration_ms=duration_ms,
-                signatures=len(signing),
+                signatures=0 if refused else len(signing),
             )
             if not error:
                 CaseEvent.objects.create(follow_up=case, action="alerted", detail={"webhook": status})
 
     record_done(write, what=f"case {case.pk}: alert webhook attempt {attempt}")
+    if refused:  # logged, and not tried again: it would be refused every time
+        return False
     if error:
         raise WebhookFailed(error)
     return True

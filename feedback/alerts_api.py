@@ -76,7 +76,7 @@ def get_alert_webhook(request: HttpRequest) -> dict[str, object]:
 @router.put("/webhooks/alerts", response=AlertWebhookOut)
 def set_alert_webhook(request: HttpRequest, payload: AlertWebhookIn) -> dict[str, object]:
     """Point alerts at a URL (a Slack incoming-webhook URL works as is), or turn them off with ""."""
-    problem = webhook_target_problem(payload.url, resolve=False)
+    problem = webhook_target_problem(payload.url)
     if problem:
         raise DomainError(problem)
     with transaction.atomic():

@@ -31,23 +31,21 @@ class Refused(Exception):
     """The target is inside the server's network: not tried, and not worth trying again."""
 
 
-def webhook_target_problem(url: str, *, resolve: bool) -> str:
-    """Why alerts may not go to `url` ("" if they may). With `resolve`, the name is looked up too;
-    a name that does not resolve is no problem here: the send fails and is retried as any other."""
+def webhook_target_problem(url: str) -> str:
+    """Why alerts may not go to `url` ("" if they may), from the URL alone: its name is looked
+    up at each send (`post`), where the answer counts."""
     if not url:
         return ""
     try:
-        _addresses(url, resolve=resolve)
+        _addresses(url, resolve=False)
     except Refused as refused:
         return str(refused)
-    except (OSError, UnicodeError):
-        return ""
     return ""
 
 
 def validate_webhook_target(url: str) -> None:
-    """The model field's validator (admin forms): the check without a name lookup."""
-    problem = webhook_target_problem(url, resolve=False)
+    """The model field's validator (admin forms)."""
+    problem = webhook_target_problem(url)
     if problem:
         raise ValidationError(problem)
 

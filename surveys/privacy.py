@@ -34,7 +34,7 @@ saying who and when, never what.
 
 import calendar
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -447,23 +447,14 @@ def apply_retention(shop: Shop, *, now: datetime | None = None, batch: int = BAT
 
 
 def _retain_answers(shop: Shop, *, since: datetime | None, until: datetime, batch: int) -> int:
-    # Walks the shop's responses by (submitted_at, pk) on their index, a batch a transaction.
     responses = Response.objects.filter(shop=shop, submitted_at__lt=until)
     if since is not None:
         responses = responses.filter(submitted_at__gte=since)
     cleared = 0
-    after: tuple[datetime, int] | None = None
-    while True:
-        page = responses
-        if after is not None:
-            # The plain >= lets the index start at the last row; the OR alone would scan from the first.
-            page = page.filter(submitted_at__gte=after[0]).filter(Q(submitted_at__gt=after[0]) | Q(pk__gt=after[1]))
-        rows = list(page.order_by("submitted_at", "pk").values_list("submitted_at", "pk")[:batch])
-        if not rows:
-            return cleared
+    for ids in _pages(responses, "submitted_at", batch=batch):
         with transaction.atomic():
-            cleared += _clear_feedback([pk for _, pk in rows], shop=shop)
-        after = rows[-1]
+            cleared += _clear_feedback(ids, shop=shop)
+    return cleared
 
 
 def _retain_notes(shop: Shop, *, since: datetime | None, until: datetime, batch: int) -> int:
@@ -483,16 +474,9 @@ def _retain_customers(shop: Shop, *, cutoff: datetime, now: datetime, batch: int
     live = [Invitation.Status.SCHEDULED, Invitation.Status.SENDING, Invitation.Status.SENT, Invitation.Status.OPENED]
     waiting = Customer.objects.filter(shop=shop, anonymised_at__isnull=True, created_at__lt=cutoff)
     anonymised = 0
-    after: tuple[datetime, int] | None = None
-    while True:
-        page = waiting
-        if after is not None:
-            page = page.filter(created_at__gte=after[0]).filter(Q(created_at__gt=after[0]) | Q(pk__gt=after[1]))
-        rows = list(page.order_by("created_at", "pk").values_list("created_at", "pk")[:batch])
-        if not rows:
-            return anonymised
+    for ids in _pages(waiting, "created_at", batch=batch):
         idle = (
-            Customer.objects.filter(pk__in=[pk for _, pk in rows])
+            Customer.objects.filter(pk__in=ids)
             .exclude(Exists(Order.objects.filter(customer=OuterRef("pk"), placed_at__gte=cutoff)))
             .exclude(Exists(Invitation.objects.filter(customer=OuterRef("pk"), status__in=live)))
             .exclude(
@@ -505,7 +489,25 @@ def _retain_customers(shop: Shop, *, cutoff: datetime, now: datetime, batch: int
         )
         with transaction.atomic():
             anonymised += _anonymise_customers(idle, now=now)
-        after = rows[-1]
+    return anonymised
+
+
+def _pages(rows: models.QuerySet[Any], field: str, *, batch: int) -> Iterator[list[int]]:
+    """The ids of `rows` in pages of `batch`, oldest `field` first, walked on the (field, pk)
+    index by keyset: each page starts after the last row of the one before."""
+    after: tuple[datetime, int] | None = None
+    while True:
+        page = rows
+        if after is not None:
+            # The plain >= lets the index start at the last row; the OR alone would scan from the first.
+            page = page.filter(**{f"{field}__gte": after[0]}).filter(
+                Q(**{f"{field}__gt": after[0]}) | Q(pk__gt=after[1])
+            )
+        found = list(page.order_by(field, "pk").values_list(field, "pk")[:batch])
+        if not found:
+            return
+        yield [pk for _, pk in found]
+        after = found[-1]
 
 
 def _retain_suppressions(shop: Shop, *, cutoff: datetime, batch: int) -> int:
