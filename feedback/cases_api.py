@@ -332,8 +332,7 @@ def _filtered(found: QuerySet[FollowUp], query: CaseQuery, *, now: datetime) -> 
     if query.overdue is not None:
         found = found.filter(cases.overdue_now(now)) if query.overdue else found.exclude(cases.overdue_now(now))
     if query.reason:
-        # The JSON text with its quotes, so "detractor" does not match "silent_detractor".
-        found = found.filter(reasons__icontains=f'"{query.reason.value}"')
+        found = found.filter(FollowUp.has_reason(query.reason.value))
     if query.theme:
         themes = AnswerTheme.objects.filter(answer__response_id=OuterRef("response_id"), theme=query.theme)
         found = found.filter(Exists(themes))

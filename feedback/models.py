@@ -158,6 +158,12 @@ class FollowUp(models.Model):
     def __str__(self) -> str:
         return f"case {self.pk} ({self.get_priority_display()}, {self.get_status_display()})"
 
+    @staticmethod
+    def has_reason(reason: str) -> Q:
+        """Cases flagged for `reason`, on any database: matched in the JSON text with its quotes,
+        so "detractor" does not match "silent_detractor" (SQLite has no JSON `contains`)."""
+        return Q(reasons__icontains=f'"{reason}"')
+
     @property
     def is_closed(self) -> bool:
         return self.status in (self.Status.RESOLVED, self.Status.NO_CONTACT)

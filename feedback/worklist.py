@@ -145,9 +145,7 @@ def queue(user: User, filters: dict[str, Any], *, now: datetime) -> QuerySet[Fol
     if filters.get("overdue"):
         found = found.filter(overdue_now(now))
     if filters.get("reason"):
-        # Matched in the JSON text, quotes included, so it works on SQLite too and
-        # "detractor" does not match "silent_detractor".
-        found = found.filter(reasons__icontains=f'"{filters["reason"]}"')
+        found = found.filter(FollowUp.has_reason(filters["reason"]))
     if filters.get("language"):
         found = found.filter(response__language=filters["language"])
     if filters.get("theme"):

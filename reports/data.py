@@ -549,7 +549,7 @@ def _retention(shop: Shop, span: Span, calendar: Calendar) -> Retention:
     year = Counter(min(row["n"], 2) for row in per_customer)
     year_orders = orders.filter(placed_at__gte=year_start, placed_at__lt=span.end).count()
     at_risk = (
-        FollowUp.objects.filter(shop=shop, reasons__contains=[FollowUp.Reason.DETRACTOR])
+        FollowUp.objects.filter(FollowUp.has_reason(FollowUp.Reason.DETRACTOR), shop=shop)
         .exclude(status__in=CLOSED)
         .values("response__customer_id")
     )

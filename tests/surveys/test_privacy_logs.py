@@ -59,7 +59,7 @@ def test_a_day_of_orders_answers_and_cases_logs_no_personal_data(
 
     # The worker scores it and flags it; an agent replies from the case.
     case = wait_until(
-        lambda: FollowUp.objects.filter(reasons__contains=["keyword"]).first(), what="the case with its keyword"
+        lambda: FollowUp.objects.filter(FollowUp.has_reason("keyword")).first(), what="the case with its keyword"
     )
     cases.reply(case, REPLY, by=staff_of(shop, role=Membership.Role.AGENT))
     # The provider reports a bounce for an address no survey went to; the SMS went out.
