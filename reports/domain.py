@@ -69,6 +69,13 @@ def parse_month(text: str, calendar: Calendar) -> date:
     return date(year, month, 1)
 
 
+def last_month(shop: Shop, calendar: Calendar, *, now: datetime | None = None) -> date:
+    """The first day (Gregorian) of the month before this one, in the shop's time zone and calendar."""
+    today = (now or timezone.now()).astimezone(shop.tz).date()
+    this_month = report_month(shop, today, calendar)
+    return report_month(shop, this_month.first_day - timedelta(days=1), calendar).first_day
+
+
 def request_report(
     shop: Shop,
     *,

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
 from django.db import models
+from django.utils import timezone
 
 from feedback.metrics import Calendar
 from surveys.models import Language, Shop
@@ -96,3 +97,8 @@ class ReportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shop} {self.period:%Y-%m} {self.language} ({self.status})"
+
+    @property
+    def retry_is_due(self) -> bool:
+        """A failed run whose next try has come: the scheduler takes it at its next look."""
+        return self.next_attempt_at is not None and self.next_attempt_at <= timezone.now()

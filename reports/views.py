@@ -1,7 +1,5 @@
 """The report archive at /reports/: a shop's managers list, download and (re)make monthly reports."""
 
-from datetime import timedelta
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -9,7 +7,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from feedback.metrics import Calendar
@@ -56,8 +53,8 @@ def archive(request: HttpRequest) -> HttpResponse:
     runs = ReportRun.objects.filter(shop__in=shops).select_related("shop").order_by("-period", "shop__name", "language")
     first = shops[0]
     schedule = domain.schedule_of(first)
-    today = timezone.now().astimezone(first.tz).date()
-    last_month = report_month(first, today.replace(day=1) - timedelta(days=1), Calendar(schedule.report_calendar))
+    calendar = Calendar(schedule.report_calendar)
+    last_month = report_month(first, domain.last_month(first, calendar), calendar)
     form = ReportForm(
         shops=shops,
         initial={

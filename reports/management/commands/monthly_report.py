@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from feedback.metrics import Calendar
 from reports import domain
+from reports.data import report_month
 from reports.models import ReportRun
 from surveys.errors import DomainError
 from surveys.models import Language, Shop
@@ -14,7 +15,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--shop", required=True, help="the shop's slug")
-        parser.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-10 (or 1405-08 with --calendar jalali)")
+        parser.add_argument(
+            "--month", help="YYYY-MM, e.g. 2026-10 (or 1405-08 with --calendar jalali); default: last month"
+        )
         parser.add_argument("--calendar", choices=[c.value for c in Calendar], help="default: the shop's schedule")
         parser.add_argument("--language", choices=Language.values, help="default: the shop's schedule")
         parser.add_argument("--email", action="store_true", help="also email it to the shop's managers")
@@ -26,7 +29,11 @@ class Command(BaseCommand):
             raise CommandError(f"no shop with the slug {options['shop']!r}")
         calendar = Calendar(str(options["calendar"] or domain.schedule_of(shop).report_calendar))
         try:
-            month = domain.parse_month(str(options["month"]), calendar)
+            month = (
+                domain.parse_month(str(options["month"]), calendar)
+                if options["month"]
+                else domain.last_month(shop, calendar)
+            )
             run = domain.make_report_now(
                 shop,
                 month=month,
@@ -43,4 +50,5 @@ class Command(BaseCommand):
             with run.file.open("rb") as source:
                 out.write_bytes(source.read())
             self.stdout.write(f"Wrote {out}")
-        self.stdout.write(f"Report for {shop.slug} {options['month']}: {run.file.name}")
+        label = report_month(shop, run.period, Calendar(run.calendar)).label
+        self.stdout.write(f"Report for {shop.slug}, {label}: {run.file.name}")

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from feedback.answering import submit_answer
 from feedback.domain import analyse_response
+from feedback.metrics import Calendar
 from feedback.models import FollowUp
-from reports.domain import make_report_now
+from reports.domain import last_month, make_report_now, schedule_of
 from surveys.domain import CustomerDetails, create_api_key, record_order
 from surveys.models import ApiKey, Invitation, Membership, Order, Shop, Survey
 from surveys.standard_questions import add_standard_questions
@@ -66,7 +67,7 @@ class Command(BaseCommand):
             ApiKey.objects.filter(shop=shop, name="demo", revoked_at__isnull=True).update(revoked_at=timezone.now())
             _, api_key = create_api_key(shop, name="demo")
         if created:
-            make_report_now(shop, month=timezone.localdate(timezone=shop.tz).replace(day=1) - timedelta(days=1))
+            make_report_now(shop, month=last_month(shop, Calendar(schedule_of(shop).report_calendar)))
         self._print(shop, password, api_key)
 
     def _staff_user(self, shop: Shop, password: str) -> None:
@@ -147,6 +148,7 @@ class Command(BaseCommand):
                     f"  Dashboard     {base}/dashboard/   Admin {base}/admin/",
                     f"  API docs      {base}/api/v1/docs",
                     f"  API key       {api_key}",
+                    f"  For the README's commands, in another shell:   export KEY={api_key}",
                     "  Try it:",
                     f"    curl -X POST {base}/api/v1/orders -H 'Authorization: Bearer {api_key}' \\",
                     '      -H \'Content-Type: application/json\' -d \'{"external_id": "A-1", "total": "49.90",',
