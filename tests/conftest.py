@@ -22,22 +22,25 @@ from django.test import Client
 
 from surveys.domain import create_api_key
 from surveys.models import Membership
+from tests import clock
 from tests.factories import SurveyFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+ON_POSTGRESQL = django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # On CI the suite must run on the real services; a missing one is a failure, not a skip.
-    if not IN_CI:
-        return
+    config.addinivalue_line(
+        "markers", "postgresql_only(reason): needs PostgreSQL itself (not run on SQLite, and the summary says so)"
+    )
+    config.addinivalue_line(
+        "markers", "calendar: depends on the day it runs; CI runs these on the days calendars turn (tests/clock.py)"
+    )
+    config.stash[_CLOCK] = clock.travel_for_the_session()
+    # A Redis named in the environment must answer: a missing one is a failure, not a skip. (A
+    # PostgreSQL that does not answer fails every test that needs the database, as it should.)
     problems = []
-    if django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        problems.append("DATABASE_URL must point at PostgreSQL on CI")
-    if not django_settings.REDIS_URL:
-        problems.append("REDIS_URL must be set on CI")
-    else:
+    if django_settings.REDIS_URL:
         import redis
 
         try:
@@ -46,6 +49,44 @@ def pytest_configure(config: pytest.Config) -> None:
             problems.append(f"Redis at {django_settings.REDIS_URL} does not answer: {error}")
     if problems:
         raise pytest.UsageError("; ".join(problems))
+
+
+_CLOCK = pytest.StashKey[Any]()
+_NOT_HERE = pytest.StashKey[list[tuple[str, str]]]()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    database = "PostgreSQL" if ON_POSTGRESQL else "SQLite"
+    broker = "Redis" if django_settings.REDIS_URL else "a folder"
+    moment = config.stash[_CLOCK]
+    today = f"as if it were {moment.isoformat()} ({clock.NOW})" if moment else "on the real clock"
+    return [f"bazgasht: {database}, the broker is {broker}, {today}"]
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m chose theirs: only those are named
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that need PostgreSQL itself are left out on SQLite: named in the summary, not skipped."""
+    left_out: list[tuple[str, str]] = []
+    if not ON_POSTGRESQL:
+        kept = []
+        for item in items:
+            marker = item.get_closest_marker("postgresql_only")
+            if marker is None:
+                kept.append(item)
+            else:
+                left_out.append((item.nodeid, marker.kwargs.get("reason") or marker.args[0]))
+        if left_out:
+            config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+            items[:] = kept
+    config.stash[_NOT_HERE] = left_out
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    left_out = config.stash.get(_NOT_HERE, [])
+    if left_out:
+        terminalreporter.section("needs PostgreSQL: run with DATABASE_URL=postgres://...")
+        for nodeid, reason in left_out:
+            terminalreporter.write_line(f"{nodeid}: {reason}")
 
 
 @pytest.fixture(autouse=True)
