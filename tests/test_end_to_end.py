@@ -16,6 +16,9 @@ from reports.models import ReportRun
 from sentiment.models import SentimentScore
 from tests.conftest import body_of, wait_until
 
+# Dates and months against the clock: CI runs these on the days calendars turn.
+pytestmark = pytest.mark.calendar
+
 
 @pytest.mark.django_db(transaction=True)
 def test_order_to_flagged_customer_in_the_monthly_report(celery_worker, mailbox, api, shop):

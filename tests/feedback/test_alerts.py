@@ -7,7 +7,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.db import connection
 
 from feedback import alerts
 from feedback.flagging import flag_response
@@ -134,7 +133,7 @@ def test_a_case_below_the_alert_priority_alerts_nobody(mailbox):
     assert mailbox.messages == []
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="drops a PostgreSQL connection")
+@pytest.mark.postgresql_only(reason="drops a PostgreSQL connection")
 @pytest.mark.django_db(transaction=True)
 def test_an_alert_emailed_while_the_database_restarted_is_recorded_and_not_sent_again(mailbox):
     case = flag_response(ResponseFactory(score=0, comment="Broken on arrival, I want a refund."))

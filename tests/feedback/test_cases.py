@@ -8,7 +8,7 @@ from feedback.flagging import flag_response
 from feedback.models import CaseEvent, CaseNote, FollowUp
 from tests.factories import ResponseFactory, ShopFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 
 @pytest.fixture

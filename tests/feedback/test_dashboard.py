@@ -17,6 +17,9 @@ from feedback.recovery import recovery
 from surveys.models import Membership, Question
 from tests.factories import InvitationFactory, OrderFactory, ResponseFactory, SurveyFactory
 
+# Dates and months against the clock: CI runs these on the days calendars turn.
+pytestmark = pytest.mark.calendar
+
 TEHRAN = ZoneInfo("Asia/Tehran")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=TEHRAN)
 TODAY = NOW.date()

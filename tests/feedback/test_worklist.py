@@ -18,7 +18,7 @@ from sentiment.models import SentimentScore
 from surveys.models import Membership
 from tests.factories import CustomerFactory, OrderFactory, ResponseFactory, SurveyFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 Status = FollowUp.Status
 Priority = FollowUp.Priority

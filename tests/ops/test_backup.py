@@ -7,14 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from surveys.domain import CustomerDetails, create_api_key, record_order
 from tests.conftest import ROOT, _database_url
 from tests.ops.conftest import app_env, gunicorn
 
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_dump and pg_restore need PostgreSQL")
+pytestmark = pytest.mark.postgresql_only(reason="pg_dump and pg_restore need PostgreSQL")
 
 
 def run(*command: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from feedback.flagging import flag_response
@@ -25,6 +25,9 @@ from surveys.domain import create_api_key
 from surveys.models import Language, Membership
 from tests.conftest import drop_database_connection_while_receiving, wait_until
 from tests.factories import ResponseFactory, ShopFactory, SurveyFactory
+
+# Dates and months against the clock: CI runs these on the days calendars turn.
+pytestmark = pytest.mark.calendar
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 OCTOBER = date(2026, 10, 1)
@@ -200,7 +203,7 @@ def test_the_managers_get_the_pdf_by_email_once(october, manager, mailbox):
     assert ReportRun.objects.count() == 1
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="drops a PostgreSQL connection")
+@pytest.mark.postgresql_only(reason="drops a PostgreSQL connection")
 @pytest.mark.django_db(transaction=True)
 def test_a_report_emailed_while_the_database_restarted_is_done_and_not_emailed_again(october, manager, mailbox):
     run = domain.request_report(october, month=OCTOBER, email=True, enqueue=False)
@@ -284,6 +287,28 @@ def test_the_command_takes_a_jalali_month(october, tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("now", "calendar", "period"),
+    [
+        # 1 December, 01:00 in Tehran: still 30 November in UTC, but November is over there.
+        (datetime(2026, 12, 1, 1, tzinfo=TEHRAN), "gregorian", date(2026, 11, 1)),
+        # 16 Azar 1405: last month is Aban, which began on 23 October.
+        (datetime(2026, 12, 7, 12, tzinfo=TEHRAN), "jalali", date(2026, 10, 23)),
+        # 1 Farvardin 1406 (21 March 2027): last month is Esfand 1405.
+        (datetime(2027, 3, 21, 9, tzinfo=TEHRAN), "jalali", date(2027, 2, 20)),
+    ],
+)
+def test_without_a_month_the_command_makes_last_months_report_in_the_shops_calendar(
+    october, tmp_path, time_machine, now, calendar, period
+):
+    time_machine.move_to(now, tick=False)
+
+    call_command("monthly_report", shop="gol", calendar=calendar, out=tmp_path / "last.pdf")
+
+    assert ReportRun.objects.get().period == period
+    assert (tmp_path / "last.pdf").read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
     ("options", "error"),
     [
         ({"shop": "gol", "month": "2026-13"}, "A month looks like 2026-10"),
@@ -320,6 +345,34 @@ def test_managers_list_make_and_download_reports(october, manager, client, djang
     assert download.status_code == 200
     assert download["Content-Disposition"] == 'attachment; filename="gol-2026-10-en.pdf"'
     assert "Reza Karimi" in pdf_text(b"".join(download.streaming_content))
+
+
+@pytest.mark.parametrize(("calendar", "month"), [("gregorian", "2026-11"), ("jalali", "1405-08")])
+def test_the_archive_offers_last_month_of_the_shops_calendar(october, manager, client, time_machine, calendar, month):
+    # 16 Azar 1405: last Jalali month is Aban (1405-08), though 30 November fell in Azar.
+    time_machine.move_to(datetime(2026, 12, 7, 12, tzinfo=TEHRAN), tick=False)
+    ReportSchedule.objects.create(shop=october, calendar=calendar)
+    client.force_login(manager)
+
+    assert f'value="{month}"' in client.get(reverse("report_archive")).content.decode()
+
+
+def test_the_archive_says_when_a_failed_run_is_tried_again(october, manager, client, time_machine):
+    time_machine.move_to(datetime(2026, 11, 2, 9, tzinfo=TEHRAN), tick=False)
+    waiting = ReportRun.objects.create(
+        shop=october, period=OCTOBER, period_end=date(2026, 10, 31), status="failed", error="email: refused",
+        attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=20),
+    )  # fmt: skip
+    client.force_login(manager)
+
+    assert "trying again in 20\xa0minutes" in client.get(reverse("report_archive")).content.decode()
+    time_machine.shift(timedelta(minutes=25))
+    assert "trying again shortly" in client.get(reverse("report_archive")).content.decode()
+    waiting.attempts, waiting.next_attempt_at = domain.MAX_ATTEMPTS, None
+    waiting.save()
+    page = client.get(reverse("report_archive")).content.decode()
+    assert "email: refused" in page
+    assert "trying again" not in page
 
 
 def test_agents_and_other_shops_do_not_see_reports(october, staff_of, client):

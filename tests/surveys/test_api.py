@@ -7,6 +7,17 @@ from django.utils import timezone
 
 from surveys.domain import create_api_key
 from surveys.models import ApiKey, Customer, Invitation, Order
+from tests.conftest import ON_POSTGRESQL
+
+# Dates and months against the clock: CI runs these on the days calendars turn.
+pytestmark = pytest.mark.calendar
+
+
+@pytest.fixture(autouse=True)
+def _the_day_after_the_orders(time_machine):
+    """The orders below were placed on 20 November 2026: the tests run the day after, whatever
+    day it is (a survey is not planned for an order too old to be answered)."""
+    time_machine.move_to("2026-11-21T09:00:00Z", tick=True)
 
 
 def order_payload(**overrides: object) -> dict[str, object]:
@@ -241,8 +252,9 @@ def test_bulk_orders_take_the_same_few_queries_for_one_order_or_fifty(api, surve
     ]
 
     # key, existing orders, customers, savepoint + insert ×2, lines, surveys, suppressions,
-    # invitations, savepoint release — the same whether 1 or 50.
-    with django_assert_num_queries(12):
+    # invitations, savepoint release — the same whether 1 or 50. On SQLite Django 5.2 splits an
+    # insert at 999 parameters (Django 6.0 reads SQLite's real limit): 50 invitations take two.
+    with django_assert_num_queries(13 if count == 50 and not ON_POSTGRESQL else 12):
         answer = post_bulk(api, orders)
 
     assert answer.json()["created"] == count

@@ -11,7 +11,11 @@ from django.urls import reverse
 
 from surveys.csv_import import MAX_ROWS, CsvFileError, Rejection, import_orders
 from surveys.models import Customer, Invitation, Membership, Order, OrderLine
+from tests.conftest import ON_POSTGRESQL
 from tests.factories import ShopFactory
+
+# Dates and months against the clock: CI runs these on the days calendars turn.
+pytestmark = pytest.mark.calendar
 
 HEADER = (
     "external_id,email,phone,name,language,total,currency,placed_at,fulfilled_at,sku,product_name,quantity,unit_price"
@@ -301,8 +305,9 @@ def test_import_stores_orders_in_a_few_queries_per_batch(shop, django_assert_max
 
     # Per batch of up to 500 orders, in record_orders: look for stored orders, look for
     # their customers, create the missing customers, the orders, their lines, and a
-    # savepoint around it all (2 queries).
-    with django_assert_max_num_queries(7 * batches):
+    # savepoint around it all (2 queries). On SQLite Django 5.2 splits each insert at 999
+    # parameters (Django 6.0 reads SQLite's real limit): 500 orders' three inserts take 16.
+    with django_assert_max_num_queries((7 if ON_POSTGRESQL else 16) * batches):
         report = import_orders(shop, rows(*data))
 
     assert report.created == orders

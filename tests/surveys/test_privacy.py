@@ -27,6 +27,9 @@ from surveys.suppressions import MARKER_PREFIX, record_provider_event, suppress,
 from tests.conftest import body_of
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, ResponseFactory, SurveyFactory
 
+# Dates and months against the clock: CI runs these on the days calendars turn.
+pytestmark = pytest.mark.calendar
+
 EMAIL = "sara.tehrani@example.com"
 PHONE = "+989121234567"
 NAME = "Sara Tehrani"
@@ -45,10 +48,14 @@ def at(day: int) -> datetime:
 
 
 @pytest.fixture
-def sara(survey, staff_of, mailbox):
+def sara(survey, staff_of, mailbox, time_machine):
     """A customer with something in every place personal data can be: an answered survey
     with a comment, its case (notes, an emailed reply, the customer's answer), a scheduled
-    and an open survey, an unsubscribe, a learned model, the admin's history and a report."""
+    and an open survey, an unsubscribe, a learned model, the admin's history and a report.
+
+    Made in November 2026, the month after her answer, whatever day the suite runs: the case
+    and its trail are stamped with the clock, and which reports they touch depends on it."""
+    time_machine.move_to(datetime(2026, 11, 5, 10, tzinfo=UTC), tick=True)
     shop = survey.shop
     customer = CustomerFactory(
         shop=shop, email=EMAIL, phone=PHONE, name=NAME, consent="granted", consent_at=at(1), consent_source="api"

@@ -18,6 +18,9 @@ from surveys.privacy import apply_retention, months_before
 from surveys.suppressions import MARKER_PREFIX, suppress, suppressed_among
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, ResponseFactory
 
+# Dates and months against the clock: CI runs these on the days calendars turn.
+pytestmark = pytest.mark.calendar
+
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 OLD = datetime(2025, 9, 10, 12, 0, tzinfo=UTC)  # 14 months before NOW
 RECENT = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)

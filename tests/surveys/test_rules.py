@@ -24,6 +24,9 @@ from surveys.suppressions import suppress
 from tests.conftest import body_of, free_port
 from tests.factories import ShopFactory, SurveyFactory
 
+# Dates and months against the clock: CI runs these on the days calendars turn.
+pytestmark = pytest.mark.calendar
+
 TEHRAN_OFFSET = timedelta(hours=3, minutes=30)
 
 

@@ -15,6 +15,9 @@ from surveys.tokens import hash_token
 from tests.conftest import body_of, drop_database_connection_while_receiving, free_port
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
 
+# Dates and months against the clock: CI runs these on the days calendars turn.
+pytestmark = pytest.mark.calendar
+
 
 def new_order(shop, *, external_id: str = "A-1", placed_at=None, email: str = "sara@example.com"):
     order, _ = record_order(
@@ -132,7 +135,7 @@ def test_a_claim_abandoned_by_a_dead_worker_is_taken_again_after_the_lease(shop,
     assert invitation.token_hash == hash_token(first_claim[0].token)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="drops a PostgreSQL connection")
+@pytest.mark.postgresql_only(reason="drops a PostgreSQL connection")
 @pytest.mark.django_db(transaction=True)
 def test_an_email_that_went_out_while_the_database_restarted_is_recorded_as_sent(shop, mailbox):
     """The database drops the worker's connection while the SMTP server takes the email (as a
