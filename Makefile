@@ -3,20 +3,29 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Where `make run` keeps its database, broker folder and files (settings read the same variable).
+BAZGASHT_VAR_DIR ?= var
+# `make run PORT=8001 MAIL_PORT=1026` moves the web server, the local mailbox and the links in emails.
+PORT ?= 8000
+MAIL_PORT ?= 1025
+PUBLIC_URL ?= http://127.0.0.1:$(PORT)
+export BAZGASHT_VAR_DIR
 
 .PHONY: run test lint audit format install demo clean messages
 
 ## run: set up everything and start web, worker, scheduler and a local mailbox (Ctrl-C stops all)
 run: $(STAMP)
-	mkdir -p var
-	DEBUG=true $(BIN)/python manage.py migrate --no-input
-	DEBUG=true $(BIN)/python manage.py setup_demo
-	DEBUG=true EMAIL_HOST=127.0.0.1 EMAIL_PORT=1025 SEND_SWEEP_SECONDS=5 PATH="$(CURDIR)/$(BIN):$$PATH" \
-		$(BIN)/honcho --procfile Procfile.dev start
+	@mkdir -p $(BAZGASHT_VAR_DIR)
+	@echo "Database: $(BAZGASHT_VAR_DIR)/bazgasht.sqlite3 (migrating)"
+	@DEBUG=true $(BIN)/python manage.py migrate --no-input --verbosity 0
+	@DEBUG=true PUBLIC_URL=$(PUBLIC_URL) $(BIN)/python manage.py setup_demo
+	@DEBUG=true PUBLIC_URL=$(PUBLIC_URL) WEB_PORT=$(PORT) MAIL_PORT=$(MAIL_PORT) \
+		EMAIL_HOST=127.0.0.1 EMAIL_PORT=$(MAIL_PORT) SEND_SWEEP_SECONDS=5 DJANGO_RUNSERVER_HIDE_WARNING=true \
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start
 
 ## test: install what the tests need and run them
 test: $(STAMP)
-	mkdir -p var
+	@mkdir -p $(BAZGASHT_VAR_DIR)
 	bash .ci/ensure-chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
