@@ -17,13 +17,14 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
 import redis
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -61,6 +62,9 @@ def task_finished(task_id: str, task_name: str, state: str) -> None:
             pipe.hincrby(_histogram_key(), f"{field}|{bound}", 1)
     pipe.hincrby(_histogram_key(), f"{field}|count", 1)
     pipe.hincrbyfloat(_histogram_key(), f"{field}|sum", seconds)
+    # A worker's sign of life: the beat hands it a sweep every SEND_SWEEP_SECONDS, so on a live
+    # installation this is never older than that (plus a sweep's run).
+    pipe.set(_last_task_key(), repr(time.time()))
     try:
         pipe.execute()
     except redis.RedisError as error:
@@ -70,6 +74,10 @@ def task_finished(task_id: str, task_name: str, state: str) -> None:
 def _histogram_key() -> str:
     # Per queue: installations sharing one Redis (CELERY_QUEUE) keep their figures apart.
     return f"bazgasht:metrics:{settings.CELERY_TASK_DEFAULT_QUEUE}:task_seconds"
+
+
+def _last_task_key() -> str:
+    return f"bazgasht:metrics:{settings.CELERY_TASK_DEFAULT_QUEUE}:last_task_at"
 
 
 @cache
@@ -108,8 +116,12 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+def _age(moment: datetime | None, now: datetime) -> float:
+    return max(0.0, round((now - moment).total_seconds(), 1)) if moment else 0.0
+
+
 def database_metrics(out: Exposition) -> None:
-    """Three queries, each one pass over its table (grouped counts, no rows fetched)."""
+    """Four queries, each one pass over its table or index (grouped counts, no rows fetched)."""
     # Imported here: config/celery.py loads this module before Django has set up its apps.
     from feedback.cases import overdue_now
     from feedback.models import FollowUp, Response
@@ -133,10 +145,22 @@ def database_metrics(out: Exposition) -> None:
         "Invitations that went out (sent at some time), whatever their status now.",
         [({}, sum(row["sent"] for row in by_status.values()))],
     )
+    now = timezone.now()
     responses = Response.objects.aggregate(
         total=Count("pk"),
         completed=Count("pk", filter=Q(completed_at__isnull=False)),
         unread=Count("pk", filter=Q(analysis_wanted_at__isnull=False)),
+        oldest_unread=Min("analysis_wanted_at"),
+    )
+    # Due and not sent: with workers and the scheduler running this stays within a sweep or two.
+    oldest_due = Invitation.objects.filter(status=Invitation.Status.SCHEDULED, send_at__lte=now).aggregate(
+        at=Min("send_at")
+    )["at"]
+    out.metric(
+        "bazgasht_oldest_due_invitation_seconds",
+        "gauge",
+        "How long the longest-waiting invitation has been due without being sent (0: none waits).",
+        [({}, _age(oldest_due, now))],
     )
     out.metric("bazgasht_responses", "gauge", "Responses stored (a score was sent).", [({}, responses["total"])])
     out.metric(
@@ -150,6 +174,12 @@ def database_metrics(out: Exposition) -> None:
         "gauge",
         "Responses whose answers wait to be read (sentiment, flags); it grows while the broker is away.",
         [({}, responses["unread"])],
+    )
+    out.metric(
+        "bazgasht_oldest_unread_response_seconds",
+        "gauge",
+        "How long the longest-waiting unread response has waited to be read (0: none waits).",
+        [({}, _age(responses["oldest_unread"], now))],
     )
     cases = {
         row["status"]: row
@@ -187,8 +217,16 @@ def broker_metrics(out: Exposition) -> None:
         for suffix in _PRIORITY_SUFFIXES:
             pipe.llen(queue + suffix)
         pipe.hgetall(_histogram_key())
-        *lengths, stored = pipe.execute()
+        pipe.get(_last_task_key())
+        *lengths, stored, last_task = pipe.execute()
         depth = sum(lengths)
+        if last_task is not None:
+            out.metric(
+                "bazgasht_worker_last_task_seconds",
+                "gauge",
+                "Seconds since a worker, any worker, last finished a task: its sign of life.",
+                [({"queue": queue}, round(max(0.0, time.time() - float(last_task)), 1))],
+            )
     else:
         # The development file broker: one file a message, named "<time>_<uuid>.<queue>.msg".
         folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))

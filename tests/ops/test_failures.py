@@ -109,3 +109,42 @@ def terminate_other_connections() -> int:
 def new_order(shop: object, number: int) -> None:
     record_order(shop, external_id=f"P-{number}", customer=CustomerDetails(email=f"c{number}@example.com"),
                  total=10, currency="EUR", placed_at=timezone.now())  # fmt: skip
+
+
+@pytest.mark.parametrize("pool", ["--pool=threads", "--pool=prefork"])
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_rides_out_a_redis_restart_mid_batch_and_sends_every_email_once(tmp_path, mailbox, shop, pool):
+    broker = RedisServer(tmp_path)
+    broker.start()
+    mailbox.delay = 0.25  # a slow SMTP server: the batch is still going when Redis goes away
+    parts = {"REDIS_URL": broker.url, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(settings.EMAIL_PORT)}
+    try:
+        with celery_worker_process(tmp_path, "-B", pool, "--concurrency=2", SEND_SWEEP_SECONDS="1", **parts) as (
+            worker,
+            log,
+        ):
+            for number in range(24):
+                new_order(shop, number)
+            mailbox.wait_for(2, timeout=60)
+
+            broker.stop()
+            time.sleep(6)  # longer than a blip: the worker's connection is gone, not just slow
+            broker.start()  # same port, and empty
+            # Orders that arrive afterwards are sent by the same worker, which carried on by itself.
+            for number in range(24, 30):
+                new_order(shop, number)
+
+            mailbox.wait_for(30, timeout=120)
+            wait_until(
+                lambda: set(Invitation.objects.filter(shop=shop).values_list("status", flat=True)) == {"sent"},
+                timeout=60, what="every invitation recorded as sent",
+            )  # fmt: skip
+            alive = worker.poll() is None
+    finally:
+        broker.stop()
+
+    output = log.read_text(errors="replace")
+    assert alive, output[-5000:]
+    assert "Unrecoverable error" not in output
+    received = Counter(message["To"] for message in mailbox.messages)
+    assert received == {f"c{n}@example.com": 1 for n in range(30)}

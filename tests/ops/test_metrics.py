@@ -75,18 +75,19 @@ def test_metrics_do_not_exist_without_a_token_and_refuse_a_wrong_one(client, set
 @pytest.mark.django_db
 def test_metrics_count_invitations_responses_and_cases_in_the_database(scrape, django_assert_num_queries):
     now = timezone.now()
-    InvitationFactory(status=Invitation.Status.SCHEDULED)
+    InvitationFactory(status=Invitation.Status.SCHEDULED, send_at=now - timedelta(minutes=10))  # due, not sent
+    InvitationFactory(status=Invitation.Status.SCHEDULED, send_at=now + timedelta(days=1))
     InvitationFactory.create_batch(2, status=Invitation.Status.SENT, sent_at=now)
     InvitationFactory(status=Invitation.Status.FAILED, reason="gave up")
     unread = ResponseFactory(invitation__sent_at=now, completed_at=None)
-    Response.objects.filter(pk=unread.pk).update(analysis_wanted_at=now)
+    Response.objects.filter(pk=unread.pk).update(analysis_wanted_at=now - timedelta(minutes=5))
     detractor = ResponseFactory(invitation__sent_at=now, score=2, comment="Broken.")
     case = flag_response(detractor, now=now - timedelta(days=30))  # long overdue by now
     FollowUp.objects.create(
         shop=detractor.shop, response=ResponseFactory(invitation__sent_at=now), status=FollowUp.Status.RESOLVED
     )
 
-    with django_assert_num_queries(3):  # grouped counts: the same three however many rows
+    with django_assert_num_queries(4):  # grouped counts and oldest times: the same four however many rows
         samples = scrape()
 
     def value(name: str, **labels: str) -> float:
@@ -95,11 +96,14 @@ def test_metrics_count_invitations_responses_and_cases_in_the_database(scrape, d
     invitations = {status: value("bazgasht_invitations", status=status) for status in Invitation.Status.values}
     assert invitations == {
         **dict.fromkeys(Invitation.Status.values, 0),
-        "scheduled": 1, "sent": 2, "failed": 1, "answered": 3,
+        "scheduled": 2, "sent": 2, "failed": 1, "answered": 3,
     }  # fmt: skip
     assert value("bazgasht_invitations_sent") == 5  # the two sent and the three answered
     assert (value("bazgasht_responses"), value("bazgasht_responses_completed")) == (3, 2)
     assert value("bazgasht_responses_unread") == 1
+    # How long the oldest waits: a dead worker or scheduler shows here within minutes.
+    assert 600 <= value("bazgasht_oldest_due_invitation_seconds") < 660
+    assert 300 <= value("bazgasht_oldest_unread_response_seconds") < 360
     assert value("bazgasht_cases", status=case.status) == 1
     assert value("bazgasht_cases", status="resolved") == 1
     assert (value("bazgasht_cases_open"), value("bazgasht_cases_overdue")) == (1, 1)
@@ -143,6 +147,8 @@ def test_task_durations_from_several_worker_processes_add_up_in_one_histogram(sc
     assert buckets[-1] == 6  # none took five minutes
     assert 0 < samples[("bazgasht_task_duration_seconds_sum", labels)] < 6 * 60
     assert samples[("bazgasht_queue_depth", (("queue", queue),))] == 0
+    # The workers' sign of life: a task finished a moment ago.
+    assert 0 <= samples[("bazgasht_worker_last_task_seconds", (("queue", queue),))] < 60
 
 
 def test_a_task_duration_that_cannot_be_stored_does_not_fail_the_task(settings, caplog):
