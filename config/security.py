@@ -3,9 +3,11 @@
 The rules themselves are in feedback.signin; this module wires them into Django.
 """
 
-import json
+import logging
+import re
 import time
 from collections.abc import Callable
+from itertools import accumulate
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +21,8 @@ from django.views import defaults
 
 from feedback import signin
 from surveys.ratelimit import client_address
+
+logger = logging.getLogger(__name__)
 
 # Session keys the sign-in pages set and the expiry middleware reads.
 SIGNED_IN_AT = "signed_in_at"
@@ -115,47 +119,63 @@ class SecurityHeadersMiddleware:
         return response
 
 
-class RefuseNulCharactersMiddleware:
-    """A request with a NUL character in its path, query or JSON body gets a 400 saying so.
+class RefuseUnsafeInputMiddleware:
+    """A request that would break a query or a parser gets a 400 saying why, before any view runs.
 
-    PostgreSQL cannot store or even compare NUL in text, so such a value would end in a 500 at the
-    first query that used it. Forms refuse it on their own (Django's ProhibitNullCharactersValidator);
-    this covers what reaches a query without a form: the API's JSON and every URL.
+    - A NUL character in its path, query or JSON body: PostgreSQL cannot store or even compare
+      NUL in text, so such a value would end in a 500 at the first query that used it. Forms
+      refuse it on their own (Django's ProhibitNullCharactersValidator); this covers what reaches
+      a query without a form: the API's JSON, store webhooks and every URL.
+    - A JSON body nested deeper than MAX_JSON_DEPTH: no payload Bazgasht reads (orders, store
+      webhooks, provider callbacks) comes near it, and a few hundred brackets would otherwise make
+      a parser recurse until it gives up.
+
+    Both are read from the body's text without parsing it (one regular expression and a count of
+    brackets outside strings), so the check costs the same on any body and cannot recurse.
     """
 
-    MESSAGE = "text may not contain NUL characters (\\u0000)"
+    NUL_MESSAGE = "text may not contain NUL characters (\\u0000)"
+    MAX_JSON_DEPTH = 32
+    DEPTH_MESSAGE = f"JSON may not be nested more than {MAX_JSON_DEPTH} levels deep"
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if self._carries_nul(request):
-            if request.path.startswith("/api/"):
-                return JsonResponse({"detail": self.MESSAGE}, status=400)
-            return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
-        return self.get_response(request)
+        problem = self._problem(request)
+        if problem is None:
+            return self.get_response(request)
+        logger.warning("refused a request to %s: %s", request.path[:100], problem)
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": problem}, status=400)
+        return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
 
-    @staticmethod
-    def _carries_nul(request: HttpRequest) -> bool:
+    @classmethod
+    def _problem(cls, request: HttpRequest) -> str | None:
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
-            return True
+            return cls.NUL_MESSAGE
         if request.content_type != "application/json" or not request.body:
-            return False
-        try:
-            body = json.loads(request.body)
-        except ValueError:
-            return False  # not JSON: the API says so itself
-        return _holds_nul(body)
+            return None
+        body = request.body
+        if b"\x00" in body or _ESCAPED_NUL.search(body):
+            return cls.NUL_MESSAGE
+        if json_depth(body) > cls.MAX_JSON_DEPTH:
+            return cls.DEPTH_MESSAGE
+        return None
 
 
-def _holds_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+# \u0000 in a JSON string, but not \\u0000 (an escaped backslash, then the letters u0000).
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+# A JSON string, escapes and all: brackets inside one do not nest.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_OPENING, _CLOSING = b"[{", b"]}"
+_NOT_A_BRACKET = bytes(set(range(256)) - set(_OPENING + _CLOSING))
+
+
+def json_depth(body: bytes) -> int:
+    """How deep the brackets of a JSON text nest (0 for a bare value), counted without parsing."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_A_BRACKET)
+    return max(accumulate(1 if byte in _OPENING else -1 for byte in brackets), default=0)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

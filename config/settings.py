@@ -51,7 +51,7 @@ MIDDLEWARE = [
     # First, so every log line and every response carries the request's id (config/logging.py).
     "config.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "config.security.RefuseNulCharactersMiddleware",
+    "config.security.RefuseUnsafeInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
