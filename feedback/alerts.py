@@ -22,6 +22,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config import mail
 from config.database import record_done
 from feedback import outbound
 from feedback.flagging import rules_for
@@ -69,7 +70,7 @@ def email_alert(case: FollowUp) -> str | None:
     customer = case.response.customer
     who = customer.name or customer.email
     subject = f"[{case.get_priority_display()}] {case.shop.display_name}: {who} needs a call"
-    EmailMessage(subject=subject, body=text, to=[to]).send()
+    mail.message(EmailMessage, subject, text, to=[to]).send()
     record_done(
         lambda: CaseEvent.objects.create(follow_up=case, action="alerted", detail={"email": to}),
         what=f"case {case.pk} alerted by email",

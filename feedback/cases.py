@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from config import mail
 from feedback.models import CaseEvent, CaseNote, FollowUp
 from feedback.recovery import schedule_recovery_survey
 from surveys.errors import DomainError
@@ -150,9 +151,10 @@ def reply(case: FollowUp, text: str, *, by: User, now: datetime | None = None) -
     now = now or timezone.now()
     shop = case.shop
     agent_email = getattr(by, "email", "")
-    message = EmailMessage(
-        subject=f"{shop.display_name}: about your order #{case.response.invitation.order.external_id}",
-        body=text.strip(),
+    message = mail.message(
+        EmailMessage,
+        f"{shop.display_name}: about your order #{case.response.invitation.order.external_id}",
+        text.strip(),
         to=[customer.email],
         reply_to=[agent_email] if agent_email else None,
     )

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from config import mail
 from config.celery import hand_over
 from config.database import record_done
 from feedback.metrics import Calendar, Span
@@ -283,8 +284,8 @@ def send_report_email(run: ReportRun, report: MonthlyReport) -> int:
     if not to:
         log.warning("monthly report run %s: shop %s has no manager with an email address", run.pk, run.shop_id)
         return 0
-    mail = _report_mail(run, report)
-    message = EmailMessage(subject=mail.subject, body=mail.body, from_email=settings.DEFAULT_FROM_EMAIL, to=to)
+    text = _report_mail(run, report)
+    message = mail.message(EmailMessage, text.subject, text.body, from_email=settings.DEFAULT_FROM_EMAIL, to=to)
     with run.file.open("rb") as pdf:
         message.attach(file_name(run), pdf.read(), "application/pdf")
     message.send()

@@ -15,6 +15,7 @@ from django.db.models import F, Max, Min, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config import mail
 from config.database import record_done
 from surveys.consent import contact_refusal, is_newer
 from surveys.emails import answer_url, build_invitation_email
@@ -106,6 +107,10 @@ class CustomerDetails:
     consent: str = ""
     consent_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        # A name is shown in pages, alerts and email headers: one line, whatever the store sent.
+        object.__setattr__(self, "name", mail.one_line(self.name))
+
 
 @dataclass(frozen=True)
 class OrderLineDetails:
@@ -137,6 +142,9 @@ class NewOrder:
             return "total cannot be negative"
         if not self.external_id:
             return "the order needs its external_id"
+        if mail.has_control_characters(self.external_id):
+            # Refused, not cleaned: the number must match what the store sends next time.
+            return "external_id may not contain line breaks, tabs or other control characters"
         return ""
 
 

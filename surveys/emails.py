@@ -6,7 +6,6 @@ so a translator edits whole sentences in their own direction rather than fragmen
 
 import functools
 from dataclasses import dataclass
-from email.headerregistry import Address
 from email.utils import parseaddr
 
 from anymail.message import AnymailMessage
@@ -17,6 +16,7 @@ from django.template.loader import select_template
 from django.urls import reverse
 from django.utils import translation
 
+from config import mail
 from surveys.branding import brand_colours
 from surveys.localise import localise_digits, text_direction
 from surveys.models import Invitation, Language
@@ -83,10 +83,10 @@ def build_invitation_email(
         subject = _render("invitation_subject", "txt", language, context)
         text = _render("invitation", "txt", language, context)
         html = _render("invitation", "html", language, context)
-    message = AnymailMessage(
-        # Subjects are one line whatever the template's whitespace.
-        subject=" ".join(subject.split()),
-        body=text,
+    message = mail.message(
+        AnymailMessage,
+        subject,  # one line whatever the template's whitespace
+        text,
         from_email=_from_address(shop.display_name),
         to=[customer.email],
         connection=connection,
@@ -133,5 +133,4 @@ def _from_address(shop_name: str) -> str:
 @functools.lru_cache(maxsize=256)
 def _shop_from_address(shop_name: str, default_from: str) -> str:
     # The customer knows the shop, not Bazgasht: its name goes on the configured address.
-    _, address = parseaddr(default_from)
-    return str(Address(display_name=shop_name, addr_spec=address)) if address else default_from
+    return mail.named_address(shop_name, default_from)
