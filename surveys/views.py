@@ -1,6 +1,7 @@
 """Webhook endpoints: Shopify and WooCommerce push their orders here."""
 
 import re
+import secrets
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -23,15 +24,16 @@ _WOOCOMMERCE_PING = re.compile(rb"webhook_id=\d+")
 @csrf_exempt
 @require_POST
 def receive_webhook(request: HttpRequest, shop_slug: str, platform: str) -> JsonResponse:
-    source = WebhookSource.objects.select_related("shop").filter(shop__slug=shop_slug, platform=platform).first()
-    if source is None:
-        return JsonResponse({"detail": f"no {platform} webhook is set up for this shop"}, status=404)
+    found = WebhookSource.objects.select_related("shop").filter(shop__slug=shop_slug, platform=platform).first()
+    # A shop that does not exist, or has not set up this platform, is answered as a wrong
+    # signature is (after the same HMAC work): the answers do not tell which shops are here.
+    source = found or WebhookSource(platform=platform, secret=secrets.token_urlsafe(32))
     signature_header, topic_header, delivery_header = _HEADERS[source.platform]
     signature = request.headers.get(signature_header, "")
     if not signature and platform == WebhookSource.Platform.WOOCOMMERCE and _WOOCOMMERCE_PING.fullmatch(request.body):
         return JsonResponse({"detail": "ping received"})
     # The signature covers the raw bytes: nothing is parsed before it is checked.
-    if not webhooks.verify_signature(source, request.body, signature, now=timezone.now()):
+    if not webhooks.verify_signature(source, request.body, signature, now=timezone.now()) or found is None:
         return JsonResponse({"detail": f"missing or invalid {signature_header}"}, status=401)
     try:
         outcome = webhooks.handle_delivery(

@@ -451,16 +451,26 @@ def test_an_unreadable_order_is_a_422_and_nothing_stored(client, shop, shopify, 
     assert not WebhookDelivery.objects.exists()
 
 
-def test_unknown_shop_or_platform_is_a_404(client, shop, shopify):
+def test_an_unknown_shop_or_platform_is_answered_as_a_wrong_signature_is(client, shop, shopify):
+    """So the answers do not tell which shops and platforms exist."""
     body = shopify_order()
+    bad = {**shopify_headers(body), "X-Shopify-Hmac-Sha256": "bm90IGl0"}
 
     unknown_shop = client.post(
         "/webhooks/shopify/no-such-shop/", body, content_type="application/json", headers=shopify_headers(body)
     )
     not_set_up = post(client, "woocommerce", shop, body, woocommerce_headers(body))
+    wrong_signature = post(client, "shopify", shop, body, bad)
+    wrong_signature_woo = client.post(
+        "/webhooks/woocommerce/no-such-shop/", body, content_type="application/json", headers=woocommerce_headers(body)
+    )
 
-    assert (unknown_shop.status_code, not_set_up.status_code) == (404, 404)
-    assert not_set_up.json() == {"detail": "no woocommerce webhook is set up for this shop"}
+    assert (unknown_shop.status_code, unknown_shop.json()) == (wrong_signature.status_code, wrong_signature.json())
+    assert unknown_shop.status_code == 401
+    assert (not_set_up.status_code, not_set_up.json()) == (
+        wrong_signature_woo.status_code, wrong_signature_woo.json()
+    )  # fmt: skip
+    assert not_set_up.json() == {"detail": "missing or invalid X-WC-Webhook-Signature"}
     assert not Order.objects.exists()
 
 
