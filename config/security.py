@@ -15,8 +15,8 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
 from feedback import signin
@@ -130,7 +130,10 @@ class RefuseUnsafeInputMiddleware:
       webhooks, provider callbacks) comes near it, and a few hundred brackets would otherwise make
       a parser recurse until it gives up.
 
-    Both are read from the body's text without parsing it (one regular expression and a count of
+    - A JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE: a 413 naming the limit (Django's own answer
+      is a bare 400).
+
+    The first two are read from the body's text without parsing it (one regular expression and a count of
     brackets outside strings), so the check costs the same on any body and cannot recurse.
     """
 
@@ -142,26 +145,30 @@ class RefuseUnsafeInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        problem = self._problem(request)
-        if problem is None:
+        status, problem = self._problem(request)
+        if not problem:
             return self.get_response(request)
         logger.warning("refused a request to %s: %s", request.path[:100], problem)
         if request.path.startswith("/api/"):
-            return JsonResponse({"detail": problem}, status=400)
-        return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
+            return JsonResponse({"detail": problem}, status=status)
+        return HttpResponse(problem, status=status, content_type="text/plain; charset=utf-8")
 
     @classmethod
-    def _problem(cls, request: HttpRequest) -> str | None:
+    def _problem(cls, request: HttpRequest) -> tuple[int, str]:
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
-            return cls.NUL_MESSAGE
-        if request.content_type != "application/json" or not request.body:
-            return None
-        body = request.body
+            return 400, cls.NUL_MESSAGE
+        if request.content_type != "application/json":
+            return 200, ""
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return 413, f"the body is larger than {limit:,} bytes ({limit / 2**20:g} MiB); send less a request"
         if b"\x00" in body or _ESCAPED_NUL.search(body):
-            return cls.NUL_MESSAGE
+            return 400, cls.NUL_MESSAGE
         if json_depth(body) > cls.MAX_JSON_DEPTH:
-            return cls.DEPTH_MESSAGE
-        return None
+            return 400, cls.DEPTH_MESSAGE
+        return 200, ""
 
 
 # \u0000 in a JSON string, but not \\u0000 (an escaped backslash, then the letters u0000).

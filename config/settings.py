@@ -129,6 +129,10 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
 LOGIN_URL = "login"
+# The largest body a request may carry (Django's default is 2.5 MiB): a bulk call of 1,000 orders
+# with 20 lines each, or a store's biggest order webhook, fits. Larger is a 413 saying so
+# (config.security.RefuseUnsafeInputMiddleware); the README's nginx allows the same.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Email -------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

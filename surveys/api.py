@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from django.http import HttpRequest
@@ -27,8 +28,17 @@ def create_order(request: HttpRequest, payload: OrderIn) -> Status:
 @router.post("/orders/bulk", response=BulkOrdersOut)
 def create_orders(request: HttpRequest, payload: BulkOrdersIn) -> dict[str, Any]:
     """Record up to 1,000 orders. Each is answered on its own, in the order sent:
-    created, duplicate (already stored, nothing changed) or rejected with the reasons."""
-    checked = [_check_item(item) for item in payload.orders]
+    created, duplicate (already stored, nothing changed), conflict (its external_id came
+    earlier in the call with other details; nothing changed) or rejected with the reasons."""
+    checked: list[OrderIn | list[str] | Conflict] = [_check_item(item) for item in payload.orders]
+    # An id given again in the same call with other details is a conflict, not a duplicate:
+    # the sender has two versions of one order, and the first one is the one stored.
+    first: dict[str, tuple[int, OrderIn]] = {}
+    for index, item in enumerate(checked):
+        if isinstance(item, OrderIn):
+            earlier = first.setdefault(item.external_id, (index, item))
+            if earlier[1] != item:
+                checked[index] = Conflict(earlier[0])
     valid = [(index, item) for index, item in enumerate(checked) if isinstance(item, OrderIn)]
     recorded = dict(
         zip(
@@ -43,6 +53,7 @@ def create_orders(request: HttpRequest, payload: BulkOrdersIn) -> dict[str, Any]
     return {
         "created": sum(result.status == "created" for result in results),
         "duplicates": sum(result.status == "duplicate" for result in results),
+        "conflicts": sum(result.status == "conflict" for result in results),
         "rejected": sum(result.status == "rejected" for result in results),
         "results": results,
     }
@@ -102,6 +113,13 @@ def _new_order(payload: OrderIn) -> domain.NewOrder:
     )
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """The item repeats the external id of the one at `index` in the same call, with other details."""
+
+    index: int
+
+
 def _check_item(item: object) -> OrderIn | list[str]:
     try:
         return OrderIn.model_validate(item)
@@ -110,12 +128,15 @@ def _check_item(item: object) -> OrderIn | list[str]:
 
 
 def _bulk_result(
-    index: int, raw: object, checked: OrderIn | list[str], recorded: domain.Recorded | None
+    index: int, raw: object, checked: OrderIn | list[str] | Conflict, recorded: domain.Recorded | None
 ) -> BulkOrderResult:
     external_id = raw.get("external_id") if isinstance(raw, dict) else None
     external_id = external_id if isinstance(external_id, str) else None
     if isinstance(checked, list):
         return BulkOrderResult(index=index, external_id=external_id, status="rejected", errors=checked)
+    if isinstance(checked, Conflict):
+        error = f"order {checked.index} of this call has the same external_id with other details; that one counts"
+        return BulkOrderResult(index=index, external_id=external_id, status="conflict", errors=[error])
     assert recorded is not None
     if recorded.order is None:
         return BulkOrderResult(index=index, external_id=external_id, status="rejected", errors=[recorded.error])

@@ -141,17 +141,28 @@ class OrderOut(Schema):
         return list(order.invitations.all())  # type: ignore[attr-defined]
 
 
+MAX_BULK_LINES = 20_000
+
+
 class BulkOrdersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Items are checked one by one (see OrderIn), so one bad row never loses the others.
     orders: list[Any] = Field(..., min_length=1, max_length=1000)
 
+    @model_validator(mode="after")
+    def _lines_fit_in_a_call(self) -> "BulkOrdersIn":
+        # With the body's limit (DATA_UPLOAD_MAX_MEMORY_SIZE, 10 MiB): 1,000 orders of 20 lines fit.
+        lines = sum(len(order.get("lines") or []) for order in self.orders if isinstance(order, dict))
+        if lines > MAX_BULK_LINES:
+            raise ValueError(f"a call may carry at most {MAX_BULK_LINES:,} order lines in all, not {lines:,}")
+        return self
+
 
 class BulkOrderResult(BaseModel):
     index: int
     external_id: str | None
-    status: Literal["created", "duplicate", "rejected"]
+    status: Literal["created", "duplicate", "conflict", "rejected"]
     order_id: int | None = None
     errors: list[str] = []
 
@@ -159,6 +170,7 @@ class BulkOrderResult(BaseModel):
 class BulkOrdersOut(BaseModel):
     created: int
     duplicates: int
+    conflicts: int
     rejected: int
     results: list[BulkOrderResult]
 

@@ -275,6 +275,18 @@ def test_the_command_writes_the_pdf(october, tmp_path):
     assert ReportRun.objects.get(shop=october).status == "done"
 
 
+def test_a_report_the_command_wrote_is_done_and_not_made_again_by_the_scheduler(october, tmp_path, time_machine):
+    time_machine.move_to(datetime(2026, 11, 1, 8, tzinfo=TEHRAN), tick=False)  # the scheduled one is due too
+    [scheduled] = domain.start_due_reports()
+
+    call_command("monthly_report", shop="gol", month="2026-10", out=tmp_path / "october.pdf")
+
+    run = ReportRun.objects.get()
+    assert (run.pk, run.status, run.next_attempt_at) == (scheduled, "done", None)
+    assert domain.start_due_reports() == []
+    assert domain.make_report(run.pk) is None  # the queued task finds nothing left to do
+
+
 def test_the_command_takes_a_jalali_month(october, tmp_path):
     out = tmp_path / "aban.pdf"
 

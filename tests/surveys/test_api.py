@@ -215,14 +215,20 @@ def post_bulk(client, orders: list[object]):
 
 
 @pytest.mark.django_db
-def test_bulk_orders_answers_an_id_given_twice_as_a_duplicate_of_the_first(api):
-    answer = post_bulk(api, [order_payload(), order_payload(total="1.00")])
+def test_bulk_orders_answer_an_id_given_twice_as_a_duplicate_or_with_other_details_as_a_conflict(api):
+    answer = post_bulk(api, [order_payload(), order_payload(), order_payload(total="1.00")]).json()
 
-    assert [(item["status"], item["order_id"]) for item in answer.json()["results"]] == [
-        ("created", Order.objects.get().pk),
-        ("duplicate", Order.objects.get().pk),
+    stored = Order.objects.get()
+    assert [(item["status"], item["order_id"]) for item in answer["results"]] == [
+        ("created", stored.pk),
+        ("duplicate", stored.pk),
+        ("conflict", None),
     ]
-    assert str(Order.objects.get().total) == "129.00"
+    assert answer["results"][2]["errors"] == [
+        "order 0 of this call has the same external_id with other details; that one counts"
+    ]
+    assert (answer["created"], answer["duplicates"], answer["conflicts"], answer["rejected"]) == (1, 1, 1, 0)
+    assert str(stored.total) == "129.00"
 
 
 @pytest.mark.django_db
@@ -335,3 +341,32 @@ def test_two_bulk_calls_racing_on_the_same_orders_store_each_once(api, survey):
     assert sorted(answer.json()["created"] for answer in answers) in ([0, 40], [40, 0])
     assert all(answer.json()["rejected"] == 0 for answer in answers)
     assert (Order.objects.count(), Customer.objects.count(), Invitation.objects.count()) == (40, 7, 40)
+
+
+@pytest.mark.django_db
+def test_a_bulk_call_of_a_thousand_orders_of_fourteen_lines_goes_in(api):
+    lines = [
+        {"sku": f"SKU-{n}", "product_name": f"Product {n}", "quantity": 1, "unit_price": "9.90"} for n in range(14)
+    ]
+    orders = [order_payload(external_id=f"B-{n}", customer={"email": f"c{n}@example.com"}, lines=lines)
+              for n in range(1000)]  # fmt: skip
+
+    answer = post_bulk(api, orders)
+
+    assert answer.status_code == 200, answer.content[:300]
+    assert answer.json()["created"] == 1000
+
+
+@pytest.mark.django_db
+def test_a_bulk_call_over_the_limits_says_which_limit(api):
+    many_lines = [{"sku": "S"}] * 500
+    too_many = post_bulk(api, [order_payload(external_id=f"L-{n}", lines=many_lines) for n in range(41)])
+    too_big = api.post(
+        "/api/v1/orders/bulk", b'{"orders": [' + b" " * (10 * 2**20) + b"]}", content_type="application/json"
+    )
+
+    assert too_many.status_code == 422
+    assert "at most 20,000 order lines in all, not 20,500" in str(too_many.json()["detail"])
+    assert too_big.status_code == 413
+    assert too_big.json() == {"detail": "the body is larger than 10,485,760 bytes (10 MiB); send less a request"}
+    assert not Order.objects.exists()
