@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from django.http import HttpRequest
+from django.urls import register_converter
 from django.utils import timezone
 from ninja import Path, Router, Status
 from pydantic import ValidationError
@@ -59,15 +60,24 @@ def create_orders(request: HttpRequest, payload: BulkOrdersIn) -> dict[str, Any]
     }
 
 
-@router.get("/orders/{external_id}", response=OrderOut)
-def get_order(request: HttpRequest, external_id: ExternalId) -> object:
-    order = orders_of(request.auth).prefetch_related("invitations").filter(external_id=external_id).first()  # type: ignore[attr-defined]
-    if order is None:
-        raise NotFound("no such order")
-    return order
+class OrderNumberConverter:
+    """An order number in a URL, "/" and all (INV/2026/0042); Django's `path` stops at a line
+    break, which then got an HTML 404 instead of the API's JSON one."""
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
 
 
-@router.post("/orders/{external_id}/events", response=OrderOut)
+register_converter(OrderNumberConverter, "order_number")
+
+
+# The events route comes first, or the order's own route would take ".../events" as part of the number.
+@router.post("/orders/{order_number:external_id}/events", response=OrderOut)
 def record_order_event(request: HttpRequest, external_id: ExternalId, payload: OrderEventIn) -> object:
     """Tell Bazgasht what happened to an order: `fulfilled` or `delivered` starts the surveys
     that wait for it; `cancelled` or `refunded` cancels the surveys not sent yet.
@@ -83,6 +93,14 @@ def record_order_event(request: HttpRequest, external_id: ExternalId, payload: O
     else:
         domain.update_order(order, cancelled_at=at, reason=payload.reason or f"the order was {payload.event}")
     return orders_of(request.auth).prefetch_related("invitations").get(pk=order.pk)  # type: ignore[attr-defined]
+
+
+@router.get("/orders/{order_number:external_id}", response=OrderOut)
+def get_order(request: HttpRequest, external_id: ExternalId) -> object:
+    order = orders_of(request.auth).prefetch_related("invitations").filter(external_id=external_id).first()  # type: ignore[attr-defined]
+    if order is None:
+        raise NotFound("no such order")
+    return order
 
 
 def _record(shop: Shop, payload: OrderIn) -> tuple[Order, bool]:

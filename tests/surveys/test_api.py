@@ -370,3 +370,18 @@ def test_a_bulk_call_over_the_limits_says_which_limit(api):
     assert too_big.status_code == 413
     assert too_big.json() == {"detail": "the body is larger than 10,485,760 bytes (10 MiB); send less a request"}
     assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_order_number_with_slashes_can_be_read_and_told_what_happened(api):
+    post_order(api, order_payload(external_id="INV/2026/0042"))
+
+    read = api.get("/api/v1/orders/INV/2026/0042")
+    encoded = api.get("/api/v1/orders/INV%2F2026%2F0042")
+    delivered = api.post("/api/v1/orders/INV/2026/0042/events", {"event": "delivered"}, content_type="application/json")
+    unknown = api.get("/api/v1/orders/INV/2026/9999")
+
+    assert (read.status_code, read.json()["external_id"]) == (200, "INV/2026/0042")
+    assert encoded.json() == read.json()
+    assert (delivered.status_code, delivered.json()["delivered_at"] is not None) == (200, True)
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "no such order"})
