@@ -17,6 +17,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import add_never_cache_headers
 from django.views import defaults
 
 from feedback import signin
@@ -116,7 +117,17 @@ class SecurityHeadersMiddleware:
             framing = response.get("X-Frame-Options", "DENY").upper()
             response["Content-Security-Policy"] = self.same_origin if framing == "SAMEORIGIN" else self.deny
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        if _for_someone(request) and "no-store" not in response.get("Cache-Control", ""):
+            # Staff pages, exports, report PDFs and API answers hold customers' data: no browser
+            # cache on a shared computer nor a proxy keeps a copy.
+            add_never_cache_headers(response)
         return response
+
+
+def _for_someone(request: HttpRequest) -> bool:
+    """Whether the request was made as someone: a signed-in staff member or an API key."""
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated) or "Authorization" in request.headers
 
 
 class RefuseUnsafeInputMiddleware:

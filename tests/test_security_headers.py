@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from feedback.flagging import flag_response
+from reports.domain import make_report_now
 from surveys.models import Membership
 from tests.factories import ResponseFactory, SurveyFactory
 from tests.feedback.test_answer_page import sent_invitation
@@ -48,6 +49,21 @@ def test_pages_forbid_inline_and_foreign_scripts_and_framing(client, case, admin
         assert policy["frame-ancestors"] == "'none'", url
         assert policy["object-src"] == "'none'", url
         assert policy["base-uri"] == "'none'", url
+
+
+def test_staff_pages_downloads_and_api_answers_are_never_cached(client, api, case, admin_of, tmp_path):
+    run = make_report_now(case.shop, month=case.created_at.date())
+    client.force_login(admin_of)
+    shop = f"?shop={case.shop.slug}"
+    urls = ["/cases/", f"/cases/{case.pk}/", "/dashboard/", f"/exports/responses.csv{shop}",
+            f"/exports/cases.csv{shop}", "/reports/", f"/reports/{run.pk}/download/", "/admin/"]  # fmt: skip
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response["Cache-Control"], url
+        assert "private" in response["Cache-Control"], url
+    for url in ["/api/v1/cases", "/api/v1/exports/responses.csv", "/api/v1/metrics/nps"]:
+        assert "no-store" in api.get(url)["Cache-Control"], url
 
 
 def test_only_the_admins_own_preview_may_be_framed_and_only_by_our_pages(client, admin_of):
