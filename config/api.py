@@ -16,16 +16,23 @@ from surveys.errors import DomainError
 from surveys.models import ApiScope, Shop
 from surveys.privacy_api import router as customers_router
 
-# Which scope each endpoint needs, decided by one rule so a new endpoint cannot be left out:
-#   /webhooks/…                      webhooks  (reads too: the URL and log say where complaints go)
-#   GET (orders, cases, notes, metrics, exports)          read
-#   POST, PUT, PATCH, DELETE (orders, events, cases, notes) write
+# Which scopes each endpoint needs, decided by one rule so a new endpoint cannot be left out:
+#   /webhooks/…                              webhooks  (reads too: the URL and log say where complaints go)
+#   what only reveals (GET, POST customers/export)       read
+#   what changes (POST, PUT, PATCH, DELETE)              write
+#   and, where personal data is revealed or changed      customers as well
+#   (cases and their notes, exports, monthly reports, customers' export and erasure)
 # tests/test_security_api.py checks every operation in the OpenAPI schema against it.
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 WEBHOOKS_PREFIX = "webhooks/"
+PERSONAL_PREFIXES = ("cases", "exports/", "reports", "customers/")
+# POSTed (it takes an address in the body, kept out of URLs and logs) but changes nothing.
+READS_BY_POST = ("customers/export",)
 SCOPES_DOC = (
-    "Scopes: `read` for every GET, `write` for every POST, PUT, PATCH and DELETE, and `webhooks` for "
-    "everything under /webhooks/ (reads included). A key without the scope an endpoint needs gets a 403."
+    "Scopes: `read` for what only reveals (every GET, and POST /customers/export), `write` for what "
+    "changes, `customers` as well wherever personal data is revealed or changed (cases, notes, exports, "
+    "reports, customers), and `webhooks` for everything under /webhooks/ (reads included). A key without "
+    "a scope an endpoint needs gets a 403."
 )
 
 
@@ -35,11 +42,15 @@ class MissingScope(DomainError):
     status_code = 403
 
 
-def scope_for(method: str, path: str) -> str:
-    """The scope an API request needs; `path` is relative to the API root (orders/A-1, webhooks/alerts)."""
+def scopes_for(method: str, path: str) -> set[str]:
+    """The scopes an API request needs; `path` is relative to the API root (orders/A-1, webhooks/alerts)."""
     if path.startswith(WEBHOOKS_PREFIX):
-        return ApiScope.WEBHOOKS
-    return ApiScope.READ if method.upper() in SAFE_METHODS else ApiScope.WRITE
+        return {ApiScope.WEBHOOKS}
+    reveals_only = method.upper() in SAFE_METHODS or path in READS_BY_POST
+    needed = {ApiScope.READ if reveals_only else ApiScope.WRITE}
+    if path.startswith(PERSONAL_PREFIXES):
+        needed.add(ApiScope.CUSTOMERS)
+    return needed
 
 
 class ApiKeyAuth(HttpBearer):
@@ -51,9 +62,9 @@ class ApiKeyAuth(HttpBearer):
         key = api_key_for(token)
         if key is None:
             return None
-        needed = scope_for(request.method or "GET", _api_path(request))
-        if needed not in key.scopes:
-            raise MissingScope(f"this API key lacks the {needed} scope")
+        missing = sorted(scopes_for(request.method or "GET", _api_path(request)) - set(key.scopes))
+        if missing:
+            raise MissingScope(f"this API key lacks the {' and '.join(missing)} scope{'s' if len(missing) > 1 else ''}")
         # The key's name goes into audit trails ("via API key shopify").
         request.api_key_name = key.name  # type: ignore[attr-defined]
         return key.shop

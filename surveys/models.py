@@ -127,14 +127,18 @@ class Membership(models.Model):
 class ApiScope(models.TextChoices):
     """What an API key may do (config/api.py maps each endpoint to one)."""
 
-    READ = "read", "Read: GET orders, cases, numbers and exports"
-    WRITE = "write", "Write: record orders and events, change cases, add notes"
+    READ = "read", "Read: orders, numbers, and (with customers) cases, exports and reports"
+    WRITE = "write", "Write: record orders and events, and (with customers) change cases and add notes"
+    CUSTOMERS = (
+        "customers",
+        "Customers: what reveals or changes personal data (cases, notes, exports, reports, erasure)",
+    )
     WEBHOOKS = "webhooks", "Webhooks: read and change the alert webhook, its secret and its delivery log"
 
 
 def default_api_scopes() -> list[str]:
-    # What every key could do before keys had scopes; webhooks only when asked for.
-    return [ApiScope.READ, ApiScope.WRITE]
+    # What a key could do before personal data had a scope of its own; webhooks only when asked for.
+    return [ApiScope.READ, ApiScope.WRITE, ApiScope.CUSTOMERS]
 
 
 class ApiKey(models.Model):
@@ -142,7 +146,7 @@ class ApiKey(models.Model):
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
-    scopes = models.JSONField(default=default_api_scopes, help_text="read, write, webhooks")
+    scopes = models.JSONField(default=default_api_scopes, help_text="read, write, customers, webhooks")
     # The first characters of the key, kept in clear so a shop can tell its keys apart.
     prefix = models.CharField(max_length=12)
     key_hash = models.CharField(max_length=64, unique=True)

@@ -8,8 +8,8 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from config.api import api, scope_for
-from surveys.domain import create_api_key
+from config.api import api, scopes_for
+from surveys.domain import CustomerDetails, create_api_key, record_order
 from surveys.models import ApiKey, ApiScope, Membership
 from tests.factories import ShopFactory
 
@@ -36,27 +36,48 @@ def call(client, method, path, body=None):
 
 
 def test_the_scope_rule_covers_every_kind_of_endpoint():
-    assert scope_for("GET", "orders/A-1") == "read"
-    assert scope_for("GET", "exports/cases.csv") == "read"
-    assert scope_for("POST", "orders") == "write"
-    assert scope_for("PATCH", "cases/3") == "write"
-    assert scope_for("DELETE", "cases/3/notes") == "write"
-    assert scope_for("GET", "webhooks/alerts") == "webhooks"
-    assert scope_for("PUT", "webhooks/alerts") == "webhooks"
+    assert scopes_for("GET", "orders/A-1") == {"read"}
+    assert scopes_for("POST", "orders") == {"write"}
+    assert scopes_for("GET", "metrics/nps") == {"read"}
+    # Personal data: what reveals it needs read, what changes it write, and both customers as well.
+    assert scopes_for("GET", "exports/cases.csv") == {"read", "customers"}
+    assert scopes_for("GET", "cases") == {"read", "customers"}
+    assert scopes_for("PATCH", "cases/3") == {"write", "customers"}
+    assert scopes_for("DELETE", "cases/3/notes") == {"write", "customers"}
+    assert scopes_for("GET", "reports/3/pdf") == {"read", "customers"}
+    assert scopes_for("POST", "customers/export") == {"read", "customers"}  # POSTed, but only reveals
+    assert scopes_for("POST", "customers/erase") == {"write", "customers"}
+    assert scopes_for("GET", "webhooks/alerts") == {"webhooks"}
+    assert scopes_for("PUT", "webhooks/alerts") == {"webhooks"}
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_every_endpoint_refuses_a_key_without_its_scope_and_admits_one_with_it(method, path):
-    needed = scope_for(method, path.removeprefix("/api/v1/"))
+def test_every_endpoint_refuses_a_key_without_each_scope_it_needs_and_admits_one_with_them(method, path):
+    needed = scopes_for(method, path.removeprefix("/api/v1/"))
     shop = ShopFactory()
-    others = [scope for scope in ApiScope.values if scope != needed]
 
-    refused = call(client_for(shop, others), method, path)
-    admitted = call(client_for(shop, [needed]), method, path)
-
-    assert refused.status_code == 403
-    assert refused.json() == {"detail": f"this API key lacks the {needed} scope"}
+    for scope in sorted(needed):
+        refused = call(client_for(shop, [other for other in ApiScope.values if other != scope]), method, path)
+        assert refused.status_code == 403
+        assert refused.json() == {"detail": f"this API key lacks the {scope} scope"}
+    admitted = call(client_for(shop, sorted(needed)), method, path)
     assert admitted.status_code not in (401, 403), admitted.content[:300]
+
+
+def test_a_write_only_key_cannot_export_a_customer_and_says_which_scopes_it_lacks(shop):
+    record_order(shop, external_id="P-1", customer=CustomerDetails(email="p@example.com", name="Parisa"), total=1,
+                 currency="EUR", placed_at=timezone.now())  # fmt: skip
+    body = {"email": "p@example.com"}
+
+    writer = client_for(shop, ["write"]).post("/api/v1/customers/export", body, content_type="application/json")
+    allowed = client_for(shop, ["read", "customers"]).post(
+        "/api/v1/customers/export", body, content_type="application/json"
+    )
+
+    assert (writer.status_code, writer.json()) == (403, {"detail": "this API key lacks the customers and read scopes"})
+    assert "Parisa" not in writer.content.decode()
+    assert allowed.status_code == 200
+    assert "Parisa" in allowed.content.decode()
 
 
 def test_a_read_only_key_reads_orders_but_cannot_record_one(shop):
@@ -79,10 +100,10 @@ def test_a_read_only_key_reads_orders_but_cannot_record_one(shop):
     assert read_back.json()["external_id"] == "R-1"
 
 
-def test_new_keys_read_and_write_but_do_not_touch_webhooks_unless_given_that_scope(shop):
+def test_new_keys_read_write_and_see_customers_but_do_not_touch_webhooks_unless_given_that_scope(shop):
     key, _ = create_api_key(shop, name="default")
 
-    assert key.scopes == ["read", "write"]
+    assert key.scopes == ["read", "write", "customers"]
     with pytest.raises(ValueError, match="unknown API scopes: admin"):
         create_api_key(shop, name="typo", scopes=["read", "admin"])
 
