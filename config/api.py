@@ -47,7 +47,7 @@ def scopes_for(method: str, path: str) -> set[str]:
     if path.startswith(WEBHOOKS_PREFIX):
         return {ApiScope.WEBHOOKS}
     reveals_only = method.upper() in SAFE_METHODS or path in READS_BY_POST
-    needed = {ApiScope.READ if reveals_only else ApiScope.WRITE}
+    needed: set[str] = {ApiScope.READ if reveals_only else ApiScope.WRITE}
     if path.startswith(PERSONAL_PREFIXES):
         needed.add(ApiScope.CUSTOMERS)
     return needed

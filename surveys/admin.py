@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from config.searches import SearchOutsideUrls
 from surveys import privacy
 from surveys.csv_import import COLUMNS, MAX_ROWS, REQUIRED_COLUMNS, CsvFileError, import_orders
-from surveys.domain import create_api_key
+from surveys.domain import cancel_scheduled, create_api_key
 from surveys.models import (
     ApiKey,
     ApiScope,
@@ -34,7 +34,7 @@ from surveys.models import (
     WebhookSource,
     default_api_scopes,
 )
-from surveys.queries import shops_of
+from surveys.queries import rows_of_shops, shops_of
 from surveys.standard_questions import add_standard_questions
 
 
@@ -54,9 +54,19 @@ class ShopScopedAdmin(SearchOutsideUrls):
         return queryset.filter(**{f"{self.shop_path}__in": shops_of(request.user, roles=self.roles)})
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "shop" and not request.user.is_superuser:
-            kwargs["queryset"] = shops_of(request.user, roles=self.roles)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **self._scoped(db_field, request, kwargs))
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        return super().formfield_for_manytomany(db_field, request, **self._scoped(db_field, request, kwargs))
+
+    def _scoped(self, db_field: Any, request: HttpRequest, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Every relation offers, and so accepts on save (select, raw id or autocomplete alike),
+        only rows of the user's shops: a shop's own row, its customers, orders, surveys, staff."""
+        if request.user.is_superuser:
+            return kwargs
+        shops = shops_of(request.user, roles=self.roles if db_field.related_model is Shop else None)
+        rows = rows_of_shops(db_field.related_model, shops)
+        return kwargs if rows is None else {**kwargs, "queryset": rows}
 
     # Without the role in any shop these pages are a 403 and hidden from the index, not an empty
     # list and an add form with no shop to pick.
@@ -424,12 +434,26 @@ class SurveyAdmin(ShopScopedAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(ShopScopedAdmin):
+    """The record of what went out and why: made by the rules, never by hand, and not edited (an
+    edit could set a sent survey back to scheduled and send it again, or aim it at another
+    customer). A scheduled one can be cancelled."""
+
     list_display = ["pk", "customer", "order", "survey", "channel", "status", "send_at", "sent_at", "reason"]
     list_filter = ["status", "channel"]
     list_select_related = ["customer", "order", "survey"]
     search_fields = ["customer__email", "order__external_id"]
-    readonly_fields = ["token_hash", "reminder_token_hash", "claimed_at", "attempts", "created_at", *LIFECYCLE[4:]]
-    raw_id_fields = ["customer", "order"]
+    actions = ["cancel"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Cancel the selected surveys not sent yet", permissions=["view"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        cancelled = cancel_scheduled(queryset, reason=f"cancelled in the admin by {request.user}")
+        self.message_user(request, f"{cancelled} scheduled survey(s) cancelled; the others had gone out or stopped.")
 
 
 @admin.register(WebhookSource)

@@ -376,7 +376,12 @@ def update_order(
 
 
 def cancel_invitations(order: Order, *, reason: str, now: datetime | None = None) -> int:
-    return Invitation.objects.filter(order=order, status=Invitation.Status.SCHEDULED).update(
+    return cancel_scheduled(Invitation.objects.filter(order=order), reason=reason, now=now)
+
+
+def cancel_scheduled(invitations: QuerySet[Invitation], *, reason: str, now: datetime | None = None) -> int:
+    """Cancel those of `invitations` not sent yet; how many. One that went out stays as it was."""
+    return invitations.filter(status=Invitation.Status.SCHEDULED).update(
         status=Invitation.Status.CANCELLED, closed_at=now or timezone.now(), reason=reason[:500]
     )
 

@@ -158,6 +158,17 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
+def one_shop(row: models.Model, *relations: str) -> None:
+    """Refuse a row whose related rows (by field name) belong to another shop than its own."""
+    errors = {}
+    for name in relations:
+        related = getattr(row, f"{name}_id", None) and getattr(row, name)
+        if related is not None and getattr(row, "shop_id", None) and related.shop_id != row.shop_id:  # type: ignore[attr-defined]
+            errors[name] = f"This {name} belongs to another shop."
+    if errors:
+        raise ValidationError(errors)
+
+
 class Consent(models.TextChoices):
     """What the customer said, at the store or to Bazgasht, about being contacted."""
 
@@ -290,6 +301,10 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.external_id}"
+
+    def clean(self) -> None:
+        # The database refuses it too (migration 0010); this says so on the form.
+        one_shop(self, "customer")
 
 
 class OrderLine(models.Model):
@@ -537,6 +552,9 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey} → {self.customer} ({self.status})"
+
+    def clean(self) -> None:
+        one_shop(self, "customer", "order", "survey")
 
 
 class WebhookSource(models.Model):

@@ -1,7 +1,9 @@
 """Querysets scoped to what one shop, or one staff user, may see."""
 
+from typing import Any
+
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from surveys.models import Invitation, Membership, Order, Shop
 from surveys.tokens import hash_token
@@ -25,6 +27,33 @@ def shops_of(user: User | AnonymousUser, *, roles: tuple[str, ...] | None = None
 
 # Who reads the numbers (dashboard, reports, exports): managers and shop admins.
 READS_NUMBERS = (Membership.Role.MANAGER, Membership.Role.ADMIN)
+
+
+def shop_path_of(model: type[Model]) -> str | None:
+    """How rows of `model` reach the shop they belong to ("shop", "survey__shop", "memberships__shop"
+    for staff users), or None for rows of no shop. Followed two relations deep at most."""
+    if model is Shop:
+        return "pk"
+    if issubclass(model, User):
+        return "memberships__shop"
+    fields = {field.name: field for field in model._meta.get_fields()}
+    if "shop" in fields:
+        return "shop"
+    for field in model._meta.get_fields():
+        related = field.related_model
+        if not (field.many_to_one and isinstance(related, type) and issubclass(related, Model)):
+            continue
+        if related not in (model, Shop) and "shop" in {f.name for f in related._meta.get_fields()}:
+            return f"{field.name}__shop"
+    return None
+
+
+def rows_of_shops(model: type[Model], shops: QuerySet[Shop]) -> QuerySet[Any] | None:
+    """The rows of `model` that belong to these shops; None for a model whose rows belong to no shop."""
+    shop_path = shop_path_of(model)
+    if shop_path is None:
+        return None
+    return model._default_manager.filter(**{f"{shop_path}__in": shops}).distinct()
 
 
 def orders_of(shop: Shop) -> QuerySet[Order]:

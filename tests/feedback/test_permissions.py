@@ -122,8 +122,8 @@ PAGES = {
     "answer_thanks": ("get", {"token": "no-such-token"}, everyone(404)),
     "unsubscribe": ("get", {"token": "no-such-token"}, everyone(404)),
     "shopify_webhook": ("post", {"shop_slug": "shop_a"}, everyone(401)),
-    # Shop A takes Shopify webhooks only: another platform's URL does not exist for it.
-    "woocommerce_webhook": ("post", {"shop_slug": "shop_a"}, everyone(404)),
+    # Shop A takes Shopify webhooks only: another platform's URL answers as a wrong signature does.
+    "woocommerce_webhook": ("post", {"shop_slug": "shop_a"}, everyone(401)),
     "survey_preview": ("get", {}, by_role(agent=403, manager=403, admin_a=200, admin_b=200)),
     "login": ("get", {}, staff(302, anonymous=200)),
     "login_code": ("get", {}, everyone(LOGIN)),
@@ -211,6 +211,7 @@ MODEL_EXTRAS = {
 ADMIN_EXCEPTIONS = {
     # Written by Bazgasht only: nobody adds them by hand.
     ("surveys.webhookdelivery", "add/"): staff(403),
+    ("surveys.invitation", "add/"): staff(403),
     ("feedback.alertdelivery", "add/"): staff(403),
     ("surveys.erasure", "add/"): staff(403),
     ("sentiment.learnedmodel", "add/"): staff(403),
