@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Max, Min, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -687,14 +687,40 @@ def send_due_invitations(*, now: datetime | None = None, limit: int = 500) -> in
     claimed = claim_due_invitations(now=now, limit=limit)
     if not claimed:
         return 0
-    sendable = _check_before_sending(claimed, now=now)
-    emails = [item for item in sendable if item.invitation.channel == Channel.EMAIL]
-    for item in sendable:
-        if item.invitation.channel == Channel.SMS:
-            _send_sms(item, now=now)
-    if emails:
-        _send_emails(emails, now=now)
+    tried: set[int] = set()
+    try:
+        sendable = _check_before_sending(claimed, now=now)
+        emails = [item for item in sendable if item.invitation.channel == Channel.EMAIL]
+        for item in sendable:
+            if item.invitation.channel == Channel.SMS:
+                tried.add(item.invitation.pk)
+                _send_sms(item, now=now)
+        if emails:
+            _send_emails(emails, now=now, tried=tried)
+    except Exception:
+        _release_untried(claimed, tried=tried)
+        raise
     return len(claimed)
+
+
+def _release_untried(claimed: list[ClaimedInvitation], *, tried: set[int]) -> None:
+    """A batch that stopped half way (the database went away for longer than a restart) hands
+    back the claims it had not tried, so the next sweep sends them rather than the lease's end.
+    The one in flight stays claimed: it may have gone out."""
+    untried = [item.invitation.pk for item in claimed if item.invitation.pk not in tried]
+    if not untried:
+        return
+    try:
+        released = record_done(
+            lambda: Invitation.objects.filter(pk__in=untried, status=Invitation.Status.SENDING).update(
+                status=Invitation.Status.SCHEDULED, claimed_at=None
+            ),
+            what=f"{len(untried)} unsent invitations handed back",
+        )
+    except DatabaseError:
+        log.warning("%s claimed invitations could not be handed back; their claims lapse after the lease", len(untried))
+    else:
+        log.info("%s claimed invitations handed back for the next sweep", released)
 
 
 def _check_before_sending(claimed: list[ClaimedInvitation], *, now: datetime) -> list[ClaimedInvitation]:
@@ -748,7 +774,7 @@ def _check_before_sending(claimed: list[ClaimedInvitation], *, now: datetime) ->
     return sendable
 
 
-def _send_emails(items: list[ClaimedInvitation], *, now: datetime) -> None:
+def _send_emails(items: list[ClaimedInvitation], *, now: datetime, tried: set[int]) -> None:
     connection = get_connection()
     try:
         connection.open()
@@ -758,6 +784,7 @@ def _send_emails(items: list[ClaimedInvitation], *, now: datetime) -> None:
         raise
     try:
         for item in items:
+            tried.add(item.invitation.pk)
             send_invitation(item.invitation, token=item.token, connection=connection, now=now)
     finally:
         connection.close()

@@ -1,11 +1,13 @@
 """Real processes for the operations tests: gunicorn, Celery workers and a Redis server of their own."""
 
+import contextlib
 import http.client
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -161,3 +163,43 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+class PostgresServer:
+    """A PostgreSQL cluster of the test's own (initdb) on a free port, to stop and start: the
+    suite's shared server cannot be restarted. Run as the postgres user when the tests run as root."""
+
+    def __init__(self) -> None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        assert found or shutil.which("initdb"), "initdb is needed (apt-get install postgresql)"
+        self.bin = found[-1].parent if found else Path(str(shutil.which("initdb"))).parent
+        self.port = free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="bazgasht-pg-"))
+        self.data = self.folder / "data"
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, user="postgres")
+            self.as_user = [str(shutil.which("runuser")), "-u", "postgres", "--"]
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *command: str) -> None:
+        subprocess.run([*self.as_user, str(self.bin / command[0]), *command[1:]], check=True, capture_output=True)
+
+    def create(self, database: str) -> None:
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.start()
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", database)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -8,9 +8,12 @@ Two more failures are shown elsewhere:
   most the one email in flight goes out twice (tests/surveys/test_worker_crash.py).
 """
 
+import subprocess
+import sys
 import time
 from collections import Counter
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -18,8 +21,8 @@ from django.utils import timezone
 
 from surveys.domain import CustomerDetails, create_api_key, record_order
 from surveys.models import Invitation, Order
-from tests.conftest import wait_until
-from tests.ops.conftest import RedisServer, celery_worker_process, gunicorn
+from tests.conftest import ROOT, wait_until
+from tests.ops.conftest import PostgresServer, RedisServer, app_env, celery_worker_process, gunicorn
 
 
 def order(number: int) -> dict[str, object]:
@@ -148,3 +151,46 @@ def test_a_worker_rides_out_a_redis_restart_mid_batch_and_sends_every_email_once
     assert "Unrecoverable error" not in output
     received = Counter(message["To"] for message in mailbox.messages)
     assert received == {f"c{n}@example.com": 1 for n in range(30)}
+
+
+SEED = """
+from django.utils import timezone
+from surveys.domain import CustomerDetails, record_order
+from tests.factories import SurveyFactory
+shop = SurveyFactory().shop
+for number in range({count}):
+    record_order(shop, external_id=f"P-{{number}}", customer=CustomerDetails(email=f"c{{number}}@example.com"),
+                 total=10, currency="EUR", placed_at=timezone.now())
+"""
+
+
+@pytest.mark.postgresql_only(reason="restarts a PostgreSQL server of its own; SQLite has no server to restart")
+def test_a_worker_rides_out_a_postgresql_restart_mid_batch_sending_each_email_once(tmp_path, mailbox):
+    server = PostgresServer()
+    count = 16
+    try:
+        server.create("bazgasht_restart")
+        database = {"DATABASE_URL": server.url("bazgasht_restart"), "DEBUG": "true"}
+        for command in (["migrate", "--no-input", "--verbosity=0"], ["shell", "-c", SEED.format(count=count)]):
+            subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=app_env(**database), check=True)
+        mailbox.delay = 0.3  # a slow SMTP server: the batch is still going when the database goes away
+        parts = {**database, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(settings.EMAIL_PORT)}
+        with celery_worker_process(tmp_path, "-B", "--pool=solo", SEND_SWEEP_SECONDS="1", **parts):
+            mailbox.wait_for(3, timeout=60)
+            server.stop()  # a restart of several seconds, every connection dropped
+            time.sleep(5)
+            server.start()
+            # Well within the claims' ten-minute lease: the batch carries on by itself.
+            mailbox.wait_for(count, timeout=90)
+
+            def statuses() -> set[str]:
+                with psycopg.connect(server.url("bazgasht_restart")) as db:
+                    return {status for (status,) in db.execute("SELECT status FROM surveys_invitation")}
+
+            wait_until(lambda: statuses() == {"sent"}, what="every invitation recorded as sent")
+            time.sleep(3)  # a few more sweeps: nothing goes out again
+    finally:
+        server.remove()
+
+    received = Counter(message["To"] for message in mailbox.messages)
+    assert received == {f"c{n}@example.com": 1 for n in range(count)}

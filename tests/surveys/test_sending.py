@@ -135,6 +135,23 @@ def test_a_claim_abandoned_by_a_dead_worker_is_taken_again_after_the_lease(shop,
     assert invitation.token_hash == hash_token(first_claim[0].token)
 
 
+@pytest.mark.django_db
+def test_a_batch_that_stops_half_way_hands_back_the_claims_it_had_not_tried(shop, mailbox):
+    invitations = [InvitationFactory(survey__shop=shop, shop=shop) for _ in range(3)]
+    claimed = domain.claim_due_invitations(now=timezone.now(), limit=10)
+    in_flight = claimed[0].invitation.pk
+
+    domain._release_untried(claimed, tried={in_flight})
+
+    statuses = dict(Invitation.objects.values_list("pk", "status"))
+    # The one in flight may have gone out: it waits for its lease; the others go at the next sweep.
+    assert statuses == {
+        invitation.pk: "sending" if invitation.pk == in_flight else "scheduled" for invitation in invitations
+    }
+    assert send_due_invitations() == 2
+    assert len(mailbox.wait_for(2)) == 2
+
+
 @pytest.mark.postgresql_only(reason="drops a PostgreSQL connection")
 @pytest.mark.django_db(transaction=True)
 def test_an_email_that_went_out_while_the_database_restarted_is_recorded_as_sent(shop, mailbox):
