@@ -113,7 +113,10 @@ def test_try_the_loop_as_the_readme_says(tmp_path: Path) -> None:
         assert json.loads(run_readme_command(order, env, web))["external_id"] == "A-1"
 
         # 2. The mail process prints the survey email; the customer follows its link and answers.
-        link = wait_until(lambda: re.search(rf"http://{web}/s/[\w-]+/", output.text), what="the survey email")[0]
+        # The worker first reads the demo's history it was handed (a few hundred answers).
+        link = wait_until(
+            lambda: re.search(rf"http://{web}/s/[\w-]+/", output.text), timeout=180, what="the survey email"
+        )[0]
         browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
         def answer(url: str, fields: dict[str, str]) -> tuple[str, str]:
@@ -138,7 +141,7 @@ def test_try_the_loop_as_the_readme_says(tmp_path: Path) -> None:
                 items = json.loads(response.read())["items"]
             return next((item for item in items if item["order"] == "A-1"), None)
 
-        case = wait_until(the_case, what="the case on the work list")
+        case = wait_until(the_case, timeout=120, what="the case on the work list")
         assert "detractor" in case["reasons"]
         assert json.loads(run_readme_command(numbers, env, web))["responses"] == before + 1
 

@@ -59,6 +59,8 @@ def test_staff_pages_downloads_and_api_answers_are_never_cached(client, api, cas
             f"/exports/cases.csv{shop}", "/reports/", f"/reports/{run.pk}/download/", "/admin/"]  # fmt: skip
     for url in urls:
         response = client.get(url)
+        if response.streaming:
+            b"".join(response.streaming_content)  # read to the end, which closes a download's file
         assert response.status_code == 200, url
         assert "no-store" in response["Cache-Control"], url
         assert "private" in response["Cache-Control"], url
