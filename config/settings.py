@@ -238,6 +238,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.send_due_invitations",
         "schedule": float(SEND_SWEEP_SECONDS),
     },
+    # Urgent cases' alerts whose next try has come (or whose task was lost with the broker).
+    "send-due-alerts": {
+        "task": "feedback.tasks.send_due_alerts",
+        "schedule": float(SEND_SWEEP_SECONDS),
+    },
     "read-forgotten-answers": {
         "task": "feedback.tasks.read_forgotten_answers",
         "schedule": float(ANALYSIS_SWEEP_SECONDS),

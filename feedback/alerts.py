@@ -5,20 +5,29 @@ incoming-webhook URL shows it as a message as is; other receivers check the sign
 X-Bazgasht-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the shop's secret>,
 the timestamp in X-Bazgasht-Timestamp (reject old ones to stop replays). While a secret is being
 rotated the header carries two signatures, comma-separated: one matching is enough.
-Every attempt is logged (AlertDelivery); failures are retried with growing pauses (feedback.tasks).
+Every attempt is logged (AlertDelivery).
+
+An alert is a row (Alert), due until it went out: a worker claims it as it claims invitations,
+and a failure sets the time of the next try (30 s, 1 min, 2 min ... about two hours in all).
+The scheduler's sweep picks up what is due, so a lost broker message loses no alert and a
+message delivered twice sends none twice (Celery's own retries waited in the broker, beyond
+Redis' visibility timeout).
 """
 
 import hashlib
 import hmac
 import http.client
 import json
+import logging
 import secrets
+import smtplib
 import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,10 +35,17 @@ from config import mail
 from config.database import record_done
 from feedback import outbound
 from feedback.flagging import rules_for
-from feedback.models import AlertDelivery, CaseEvent, FlagRules, FollowUp
+from feedback.models import Alert, AlertDelivery, CaseEvent, FlagRules, FollowUp
 from surveys.errors import DomainError
 
+log = logging.getLogger(__name__)
+
 WEBHOOK_TIMEOUT = 10
+# An alert's tries: the first at once, then after 30 s, 1 min, 2 min ... (about two hours in all).
+MAX_ALERT_ATTEMPTS = 9
+FIRST_ALERT_RETRY = timedelta(seconds=30)
+# A claim older than this is a dead worker's: the alert is taken over.
+ALERT_LEASE = timedelta(minutes=5)
 _SCALE_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "stars": "stars"}
 
 
@@ -175,3 +191,65 @@ def webhook_alert(case: FollowUp, *, now: float | None = None, attempt: int = 1)
     if error:
         raise WebhookFailed(error)
     return True
+
+
+# --- Alerts as rows: queued, claimed, tried again ----------------------------------------------
+
+
+def queue_alert(case: FollowUp, *, now: datetime | None = None) -> Alert:
+    """The case's alert, due now unless it is queued already (a case alerts once)."""
+    alert, _ = Alert.objects.get_or_create(
+        follow_up=case, defaults={"shop": case.shop, "due_at": now or timezone.now()}
+    )
+    return alert
+
+
+def send_due_alerts(*, now: datetime | None = None, case_id: int | None = None, limit: int = 50) -> int:
+    """Claim the alerts that are due (of one case, or all) and send them; how many were tried."""
+    now = now or timezone.now()
+    claimed = _claim_due_alerts(now=now, case_id=case_id, limit=limit)
+    for alert in claimed:
+        _send(alert, now=now)
+    return len(claimed)
+
+
+def _claim_due_alerts(*, now: datetime, case_id: int | None, limit: int) -> list[Alert]:
+    due = Alert.objects.filter(finished_at__isnull=True, due_at__lte=now).filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - ALERT_LEASE)
+    )
+    if case_id is not None:
+        due = due.filter(follow_up_id=case_id)
+    with transaction.atomic():
+        alerts = list(due.select_for_update(skip_locked=True).order_by("due_at")[:limit])
+        Alert.objects.filter(pk__in=[alert.pk for alert in alerts]).update(claimed_at=now)
+    return alerts
+
+
+def _send(alert: Alert, *, now: datetime) -> None:
+    """Email and webhook, each once (the case's "alerted" events say what went out already)."""
+    case = FollowUp.objects.select_related("shop", "assignee", "response__customer").get(pk=alert.follow_up_id)
+    alert.attempts += 1
+    alert.claimed_at = None
+    if not wants_alert(case):
+        alert.finished_at, alert.error = now, "no longer wanted (the case was closed or its priority lowered)"
+    else:
+        sent = list(CaseEvent.objects.filter(follow_up=case, action="alerted").values_list("detail", flat=True))
+        try:
+            if not any("email" in detail for detail in sent):
+                email_alert(case)
+            if not any("webhook" in detail for detail in sent):
+                webhook_alert(case, attempt=alert.attempts)
+        except (WebhookFailed, smtplib.SMTPException, OSError) as failure:
+            alert.error = str(failure)[:300]
+            if alert.attempts >= MAX_ALERT_ATTEMPTS:
+                alert.finished_at = now
+                alert.error = f"gave up: {alert.error}"[:300]
+            else:
+                alert.due_at = now + FIRST_ALERT_RETRY * 2 ** (alert.attempts - 1)
+            log.warning("case %s: alert attempt %s failed: %s", case.pk, alert.attempts, alert.error)
+        else:
+            alert.finished_at, alert.error = now, ""
+    record_done(
+        lambda: alert.save(update_fields=["attempts", "claimed_at", "finished_at", "error", "due_at"]),
+        what=f"case {alert.follow_up_id}: alert attempt {alert.attempts}",
+    )

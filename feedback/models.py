@@ -346,5 +346,27 @@ class AlertDelivery(models.Model):
         return f"alert for case {self.follow_up_id}: {self.outcome} (attempt {self.attempt})"
 
 
+class Alert(models.Model):
+    """An urgent case's alert, due until it went out: the email to whoever must act and the shop's
+    webhook. Claimed by a worker as an invitation is, and tried again at `due_at` with growing
+    pauses, so neither a broker message lost nor one delivered twice loses or doubles an alert."""
+
+    follow_up = models.OneToOneField(FollowUp, on_delete=models.CASCADE, related_name="alert")
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="alerts")
+    due_at = models.DateTimeField(help_text="When it is tried (again).")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Set while a worker sends it; a claim older than the lease is taken over.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="Sent, given up, or no longer wanted.")
+    error = models.CharField(max_length=300, blank=True, help_text="Why the last try failed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at"], condition=Q(finished_at__isnull=True), name="alert_due_idx")]
+
+    def __str__(self) -> str:
+        return f"alert for case {self.follow_up_id} ({'done' if self.finished_at else 'due'})"
+
+
 # Staff sign-in (lockout, two-factor) lives in its own module; imported so Django finds it.
 from feedback.accounts import LoginFailure, RecoveryCode, TwoFactorDevice  # noqa: E402, F401

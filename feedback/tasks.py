@@ -1,12 +1,13 @@
-import smtplib
 from datetime import timedelta
 
-from celery import Task, shared_task
+from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from config.celery import hand_over
 from feedback import alerts, domain
-from feedback.models import CaseEvent, FollowUp, Response
+from feedback.models import FollowUp, Response
 
 
 @shared_task(name="feedback.tasks.analyse_response")
@@ -27,22 +28,21 @@ def _read(response: Response) -> FollowUp | None:
     """Read the answers and alert for an urgent case: the same for a fresh answer and a forgotten one."""
     case = domain.analyse_response(response)
     if case is not None and alerts.wants_alert(case):
-        alert_case.delay_on_commit(case_id=case.pk)
+        alerts.queue_alert(case)  # the sweep sends it if the task below never comes
+        transaction.on_commit(lambda: hand_over(alert_case, left_for="the alert sweep", case_id=case.pk))
     return case
 
 
-@shared_task(bind=True, name="feedback.tasks.alert_case", max_retries=8)
-def alert_case(self: Task, *, case_id: int) -> None:
-    """Email and webhook for an urgent case, each once; a failure is retried with growing pauses."""
-    case = FollowUp.objects.select_related("shop", "assignee", "response__customer").filter(pk=case_id).first()
-    if case is None or not alerts.wants_alert(case):
-        return
-    sent = list(CaseEvent.objects.filter(follow_up=case, action="alerted").values_list("detail", flat=True))
-    try:
-        if not any("email" in detail for detail in sent):
-            alerts.email_alert(case)
-        if not any("webhook" in detail for detail in sent):
-            alerts.webhook_alert(case, attempt=self.request.retries + 1)
-    except (alerts.WebhookFailed, smtplib.SMTPException, OSError) as error:
-        # 30 s, 1 min, 2 min … about 2 hours in all.
-        raise self.retry(exc=error, countdown=30 * 2**self.request.retries) from error
+@shared_task(name="feedback.tasks.alert_case")
+def alert_case(*, case_id: int) -> None:
+    """An urgent case's alert, at once; a failure waits in its row for the sweep (send_due_alerts)."""
+    case = FollowUp.objects.select_related("shop").filter(pk=case_id).first()
+    if case is not None and alerts.wants_alert(case):
+        alerts.queue_alert(case)
+        alerts.send_due_alerts(case_id=case_id)
+
+
+@shared_task(name="feedback.tasks.send_due_alerts")
+def send_due_alerts() -> int:
+    """On the beat: alerts whose next try has come, and those whose task never came."""
+    return alerts.send_due_alerts()

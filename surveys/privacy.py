@@ -80,8 +80,9 @@ CUSTOMER_MODELS = {
     "sentiment.SentimentScore",
     "sentiment.AnswerTheme",
 }
-# Reached too, but holding nothing about the customer: the shop's alert receiver and its answers.
-NOT_ABOUT_THE_CUSTOMER = {"feedback.AlertDelivery"}
+# Reached too, but holding nothing about the customer: the shop's alert receiver and its answers,
+# and when the alert to the shop's staff was tried.
+NOT_ABOUT_THE_CUSTOMER = {"feedback.AlertDelivery", "feedback.Alert"}
 # Fields left out of an export, and why.
 NOT_EXPORTED = {
     # Secrets that open the survey link: whoever holds the export could answer as the customer.

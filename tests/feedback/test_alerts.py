@@ -4,14 +4,16 @@ import hashlib
 import hmac
 import json
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.utils import timezone
 
 from feedback import alerts
 from feedback.flagging import flag_response
-from feedback.models import CaseEvent, FlagRules
-from feedback.tasks import alert_case
+from feedback.models import Alert, AlertDelivery, CaseEvent, FlagRules
+from feedback.tasks import alert_case, send_due_alerts
 from tests.conftest import drop_database_connection_while_receiving
 from tests.factories import ResponseFactory
 
@@ -99,14 +101,22 @@ def test_the_webhook_is_signed_and_slack_can_show_it(urgent_case, receiver):
     assert payload["case"]["reasons"] == ["detractor", "keyword"]
 
 
-def test_a_failing_webhook_is_retried_and_the_email_not_sent_twice(urgent_case, receiver, mailbox):
+def test_a_failing_webhook_is_tried_again_when_due_and_the_email_not_sent_twice(
+    urgent_case, receiver, mailbox, time_machine
+):
+    time_machine.move_to(urgent_case.created_at, tick=False)
     handler, url = receiver
     handler.statuses = [500]
     FlagRules.objects.create(shop=urgent_case.shop, alert_email="oncall@shop.example", alert_webhook_url=url)
 
-    with pytest.raises(alerts.WebhookFailed, match="HTTP 500"):
-        alert_case(case_id=urgent_case.pk)  # called directly, Celery's retry re-raises
     alert_case(case_id=urgent_case.pk)
+    alert = Alert.objects.get(follow_up=urgent_case)
+    assert (alert.attempts, alert.finished_at, alert.error) == (1, None, "the alert webhook answered HTTP 500")
+    assert alert.due_at == urgent_case.created_at + alerts.FIRST_ALERT_RETRY
+    alert_case(case_id=urgent_case.pk)  # the task delivered twice: not due yet, nothing is sent
+    assert alerts.send_due_alerts() == 0
+    time_machine.shift(alerts.FIRST_ALERT_RETRY)
+    assert send_due_alerts() == 1  # the beat's sweep
 
     assert len(handler.received) == 2
     assert len(mailbox.wait_for(1)) == 1
@@ -114,6 +124,35 @@ def test_a_failing_webhook_is_retried_and_the_email_not_sent_twice(urgent_case, 
         {"email": "oncall@shop.example"},
         {"webhook": 200},
     ]
+    alert.refresh_from_db()
+    assert (alert.attempts, alert.error, alert.finished_at is not None) == (2, "", True)
+
+
+def test_an_alert_whose_task_was_lost_with_the_broker_is_sent_by_the_sweep(mailbox):
+    case = flag_response(ResponseFactory(score=0, comment="Broken on arrival, I want a refund."))
+    FlagRules.objects.create(shop=case.shop, alert_email="oncall@shop.example")
+    alerts.queue_alert(case)  # queued with the case; its task never came (an emptied Redis)
+
+    assert send_due_alerts() == 1
+    assert send_due_alerts() == 0
+
+    assert len(mailbox.wait_for(1)) == 1
+
+
+def test_an_alert_is_given_up_after_about_two_hours_of_tries(urgent_case, time_machine):
+    time_machine.move_to(urgent_case.created_at, tick=False)
+    FlagRules.objects.create(shop=urgent_case.shop, alert_webhook_url="http://127.0.0.1:9/closed")
+    alert = alerts.queue_alert(urgent_case)
+    started = timezone.now()
+
+    while alerts.send_due_alerts() or Alert.objects.filter(pk=alert.pk, finished_at__isnull=True).exists():
+        time_machine.move_to(Alert.objects.get(pk=alert.pk).due_at, tick=False)
+
+    alert.refresh_from_db()
+    assert alert.attempts == alerts.MAX_ALERT_ATTEMPTS
+    assert alert.error.startswith("gave up: the alert webhook did not answer")
+    assert timedelta(hours=2) <= alert.finished_at - started < timedelta(hours=3)
+    assert AlertDelivery.objects.filter(follow_up=urgent_case).count() == alerts.MAX_ALERT_ATTEMPTS
 
 
 def test_an_unreachable_webhook_is_a_failure_to_retry(urgent_case):
