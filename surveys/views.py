@@ -39,7 +39,7 @@ def receive_webhook(request: HttpRequest, shop_slug: str, platform: str) -> Json
         outcome = webhooks.handle_delivery(
             source,
             topic=request.headers.get(topic_header, ""),
-            delivery_id=request.headers.get(delivery_header, ""),
+            delivery_id=webhooks.delivery_key(request.headers.get(delivery_header, ""), request.body),
             payload=webhooks.load_payload(request.body),
         )
     except DomainError as error:

@@ -319,12 +319,24 @@ def _line(item: Mapping[str, Any], *, sku: Any, name: Any, price: Any) -> OrderL
 # --- Deliveries -------------------------------------------------------------------------
 
 
+def delivery_key(delivery_id: str, raw_body: bytes) -> str:
+    """What tells one delivery from another: the store's delivery id and the body's digest.
+
+    The id alone is not enough: WooCommerce makes X-WC-Webhook-Delivery-ID from the webhook's
+    id and the current second, so every delivery of one webhook within a second (a burst of
+    new orders, a bulk "mark completed") carries the same one. A true re-delivery repeats both.
+    """
+    if not delivery_id.strip():
+        return ""  # refused: every store sends one
+    return f"{delivery_id[:60]}/{hashlib.sha256(raw_body).hexdigest()[:32]}"
+
+
 def handle_delivery(
     source: WebhookSource, *, topic: str, delivery_id: str, payload: Mapping[str, Any], now: datetime | None = None
 ) -> str:
-    """Take one verified delivery; return what happened, in a few words.
+    """Take one verified delivery (`delivery_id` as delivery_key makes it); return what happened.
 
-    Side effects: records the delivery id (a repeat is dropped unread); stores a new order
+    Side effects: records the delivery (a repeat is dropped unread); stores a new order
     with its customer and lines and schedules its surveys, or sets a known order's
     fulfilment and cancellation times (scheduling the surveys fulfilment triggers,
     cancelling the scheduled ones when cancelled). A payload that cannot be read stores

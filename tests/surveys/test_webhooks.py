@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from surveys.models import Invitation, Order, Survey, WebhookDelivery, WebhookSource
-from surveys.webhooks import sign, verify_signature
+from surveys.webhooks import delivery_key, sign, verify_signature
 from tests.factories import OrderFactory, ShopFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,7 +130,7 @@ def test_shopify_sample_order_is_stored_with_lines_customer_and_its_cancellation
     customer = order.customer
     assert (customer.email, customer.phone, customer.name, customer.language) == ("jon@doe.ca", "", "John Smith", "en")
     assert list(WebhookDelivery.objects.values_list("source", "delivery_id", "topic")) == [
-        (shopify.pk, "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", "orders/create")
+        (shopify.pk, delivery_key("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", body), "orders/create")
     ]
     # Shopify's "send test notification" order is voided and cancelled: nobody is surveyed for it.
     assert order.cancelled_at == datetime(2019, 6, 4, 17, 53, 6, tzinfo=UTC)
@@ -202,7 +202,10 @@ def test_same_order_in_a_new_delivery_keeps_one_order_and_one_invitation(client,
     assert again.json() == {"detail": "updated"}
     assert list(Order.objects.values_list("external_id", "total")) == [(SHOPIFY_ORDER_ID, Decimal("403.00"))]
     assert Invitation.objects.count() == 1
-    assert sorted(WebhookDelivery.objects.values_list("delivery_id", flat=True)) == ["first", "second"]
+    assert sorted(key.split("/")[0] for key in WebhookDelivery.objects.values_list("delivery_id", flat=True)) == [
+        "first",
+        "second",
+    ]
 
 
 def test_shopify_orders_fulfilled_sets_fulfilled_at_and_schedules_the_fulfilment_survey(
@@ -288,7 +291,7 @@ def test_woocommerce_order_is_stored_and_schedules_the_purchase_survey(client, s
         shop.default_language,
     )
     assert list(WebhookDelivery.objects.values_list("delivery_id", "topic")) == [
-        ("36e520ebabc2fa725092ff4a47acedf2", "order.created")
+        (delivery_key("36e520ebabc2fa725092ff4a47acedf2", body), "order.created")
     ]
     invitation = Invitation.objects.get()
     assert (invitation.order, invitation.survey, invitation.status) == (order, survey, Invitation.Status.SCHEDULED)
@@ -541,3 +544,35 @@ def test_woocommerce_unpaid_order_is_stored_and_surveyed_once_paid(client, shop,
     assert Order.objects.count() == 1
     assert stored_unpaid == 0
     assert Invitation.objects.get().status == Invitation.Status.SCHEDULED
+
+
+def test_woocommerce_deliveries_sharing_a_delivery_id_within_a_second_are_each_taken(client, shop, woocommerce):
+    """WooCommerce makes X-WC-Webhook-Delivery-ID from the webhook's id and the current second:
+    a burst of 25 new orders, then a bulk "mark completed" of them, all carry one id."""
+    same_second = "3-1796645261"
+    created = [woocommerce_order(id=1000 + n, number=str(1000 + n), status="processing") for n in range(25)]
+    completed = [
+        woocommerce_order(
+            id=1000 + n, number=str(1000 + n), status="completed", date_completed_gmt="2026-12-02T10:00:00"
+        )
+        for n in range(25)
+    ]
+
+    answers = [
+        post(
+            client, "woocommerce", shop, body, woocommerce_headers(body, topic="order.created", delivery_id=same_second)
+        )
+        for body in created
+    ] + [
+        post(
+            client, "woocommerce", shop, body, woocommerce_headers(body, topic="order.updated", delivery_id=same_second)
+        )
+        for body in completed
+    ]
+    # A true re-delivery (the same delivery, the same body) is still dropped.
+    again = post(client, "woocommerce", shop, completed[0], woocommerce_headers(completed[0], delivery_id=same_second))
+
+    assert [answer.json()["detail"] for answer in answers] == ["created"] * 25 + ["updated"] * 25
+    assert again.json() == {"detail": "duplicate delivery"}
+    assert Order.objects.filter(shop=shop).count() == 25
+    assert Order.objects.filter(shop=shop, fulfilled_at__isnull=False).count() == 25
