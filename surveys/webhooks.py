@@ -56,6 +56,9 @@ WOOCOMMERCE_ORDER_TOPICS = frozenset({"order.created", "order.updated"})
 WOOCOMMERCE_CANCELLED_STATUSES = frozenset({"cancelled", "refunded"})
 # Not a purchase yet: stored, but surveyed only once an update shows it paid.
 WOOCOMMERCE_UNPAID_STATUSES = frozenset({"pending", "failed", "on-hold", "checkout-draft"})
+# Shopify's financial_status before the money is in (an authorised card is not yet charged; a
+# bank transfer or cash on delivery is pending): stored, surveyed once an update shows it paid.
+SHOPIFY_UNPAID_STATUSES = frozenset({"pending", "authorized", "expired"})
 
 
 class InvalidWebhook(DomainError):
@@ -76,7 +79,8 @@ class WebhookOrder:
 
     order: NewOrder
     cancel_reason: str = ""
-    # Not a purchase yet (WooCommerce's pending, on-hold, failed): stored, not surveyed.
+    # Not a purchase yet (WooCommerce's pending, on-hold, failed; Shopify's pending, authorized):
+    # stored, not surveyed.
     paid: bool = True
 
 
@@ -161,7 +165,8 @@ def parse_shopify_order(payload: Mapping[str, Any], *, topic: str, now: datetime
         cancelled_at=cancelled_at,
     )
     reason = f"order cancelled in Shopify ({cancel_reason})" if cancel_reason else "order cancelled in Shopify"
-    return WebhookOrder(order, cancel_reason=reason)
+    paid = _text(payload.get("financial_status")).lower() not in SHOPIFY_UNPAID_STATUSES
+    return WebhookOrder(order, cancel_reason=reason, paid=paid)
 
 
 def parse_woocommerce_order(payload: Mapping[str, Any], *, now: datetime) -> WebhookOrder:

@@ -137,11 +137,14 @@ def test_shopify_sample_order_is_stored_with_lines_customer_and_its_cancellation
     assert not Invitation.objects.exists()
 
 
-def test_shopify_order_schedules_the_purchase_survey(client, shop, survey, shopify, time_machine):
+def test_shopify_order_schedules_the_purchase_survey_once_paid(client, shop, survey, shopify, time_machine):
     time_machine.move_to("2008-01-10T16:30:00Z", tick=False)
-    body = fixture_bytes("shopify_order_rest_resource_shopify_python_api.json")
+    body = fixture_bytes("shopify_order_rest_resource_shopify_python_api.json")  # "financial_status": "authorized"
+    captured = json.dumps(json.loads(body) | {"financial_status": "paid"}).encode()
 
     response = post(client, "shopify", shop, body, shopify_headers(body))
+    waiting = Invitation.objects.exists()  # the card is authorised, not charged: no survey yet
+    paid = post(client, "shopify", shop, captured, shopify_headers(captured, topic="orders/paid", delivery_id="paid"))
 
     assert response.json() == {"detail": "created"}
     order = Order.objects.get()
@@ -159,6 +162,7 @@ def test_shopify_order_schedules_the_purchase_survey(client, shop, survey, shopi
         "Bob Norman",
         shop.default_language,
     )
+    assert (waiting, paid.json()) == (False, {"detail": "updated"})
     invitation = Invitation.objects.get()
     assert (invitation.order, invitation.survey, invitation.status, invitation.send_at) == (
         order,
@@ -576,3 +580,18 @@ def test_woocommerce_deliveries_sharing_a_delivery_id_within_a_second_are_each_t
     assert again.json() == {"detail": "duplicate delivery"}
     assert Order.objects.filter(shop=shop).count() == 25
     assert Order.objects.filter(shop=shop, fulfilled_at__isnull=False).count() == 25
+
+
+@pytest.mark.parametrize("status", ["pending", "authorized"])
+def test_shopify_unpaid_order_is_stored_and_surveyed_once_paid(client, shop, survey, shopify, in_2019, status):
+    unpaid = shopify_order(financial_status=status)
+    paid = shopify_order(financial_status="paid")
+
+    first = post(client, "shopify", shop, unpaid, shopify_headers(unpaid))
+    stored_unpaid = Invitation.objects.count()
+    second = post(client, "shopify", shop, paid, shopify_headers(paid, topic="orders/paid", delivery_id="paid"))
+
+    assert [answer.json()["detail"] for answer in (first, second)] == ["created", "updated"]
+    assert Order.objects.count() == 1
+    assert stored_unpaid == 0
+    assert Invitation.objects.get().status == Invitation.Status.SCHEDULED
