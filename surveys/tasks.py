@@ -33,3 +33,10 @@ def apply_retention(*, shop_id: int) -> None:
     if shop is None:
         return
     privacy.apply_retention(shop)
+
+
+@shared_task(name="surveys.tasks.erase_shop_customers")
+def erase_shop_customers(*, shop_id: int, via: str) -> int:
+    """Every customer of a shop whose owner left the store's app (Shopify's shop/redact)."""
+    shop = Shop.objects.filter(pk=shop_id).first()
+    return privacy.erase_shop_customers(shop, via=via) if shop is not None else 0

@@ -12,6 +12,7 @@ import hmac
 import html
 import json
 import logging
+import smtplib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from surveys.consent import shopify_consent, woocommerce_consent
 from surveys.domain import (
@@ -51,6 +53,8 @@ SHOPIFY_ORDER_TOPICS = frozenset(
         "orders/cancelled",
     }
 )
+# Shopify's mandatory privacy webhooks, which every app must answer (GDPR, CCPA...).
+SHOPIFY_PRIVACY_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 # WooCommerce has no "completed" topic: a completed order arrives as order.updated.
 WOOCOMMERCE_ORDER_TOPICS = frozenset({"order.created", "order.updated"})
 WOOCOMMERCE_CANCELLED_STATUSES = frozenset({"cancelled", "refunded"})
@@ -348,6 +352,8 @@ def handle_delivery(
     nothing, not even the delivery id, so the store's retry is taken in full.
     """
     now = now or timezone.now()
+    if source.platform == Platform.SHOPIFY and topic in SHOPIFY_PRIVACY_TOPICS:
+        return _privacy_request(source, topic=topic, delivery_id=delivery_id, payload=payload)
     if source.platform == Platform.SHOPIFY:
         if topic not in SHOPIFY_ORDER_TOPICS:
             return "ignored topic"
@@ -383,3 +389,55 @@ def handle_delivery(
             # An order first seen unpaid is surveyed from the update that shows it paid.
             schedule_invitations(known)
         return "updated"
+
+
+class TryAgainLater(DomainError):
+    """The work could not be done now (broker or mail server away); the store retries the delivery."""
+
+    status_code = 503
+
+
+def _privacy_request(source: WebhookSource, *, topic: str, delivery_id: str, payload: Mapping[str, Any]) -> str:
+    """Shopify's privacy webhooks: a customer's data to the shop's admins, a customer erased, or
+    every customer of a shop that left the app erased (queued: the store waits five seconds at most).
+    The same delivery again is dropped; the erasures are in the audit trail (Erasure, "via")."""
+    from surveys import privacy, tasks
+
+    if not delivery_id:
+        raise InvalidWebhook("the delivery id is missing or too long")
+    shop = source.shop
+    via = f"Shopify {topic}"
+    customer = _mapping(payload.get("customer"), "customer")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                WebhookDelivery.objects.create(source=source, delivery_id=delivery_id, topic=topic)
+        except IntegrityError:
+            return "duplicate delivery"
+        if topic == "shop/redact":
+            # Queued inside the transaction: if the broker is away the delivery is not recorded,
+            # the store hears a 503 and sends it again.
+            try:
+                tasks.erase_shop_customers.delay(shop_id=shop.pk, via=via)
+            except OperationalError as error:
+                raise TryAgainLater(f"the erasure could not be queued ({error}); send it again") from error
+            return "every customer of the shop will be erased"
+        named = privacy.customers_named(
+            shop,
+            emails=[_text(customer.get("email"))],
+            phones=[_text(customer.get("phone"))],
+            order_ids=[str(order_id) for order_id in _list(payload.get("orders_to_redact"), "orders_to_redact")]
+            + [str(order_id) for order_id in _list(payload.get("orders_requested"), "orders_requested")],
+        )
+        if topic == "customers/redact":
+            for found in named:
+                privacy.erase_customer(found, via=via)
+            return f"{len(named)} customer(s) erased"
+        request = _mapping(payload.get("data_request"), "data_request")
+        try:
+            privacy.send_data_request(shop, named, via=via, request_id=_text(request.get("id")))
+        except (smtplib.SMTPException, OSError) as error:
+            raise TryAgainLater(
+                f"the shop's admins could not be emailed ({type(error).__name__}); send it again"
+            ) from error
+        return f"{len(named)} customer(s) sent to the shop's admins"
