@@ -68,7 +68,7 @@ def alert_text(case: FollowUp) -> str:
     due = f", due {case.due_at.astimezone(case.shop.tz):%a %H:%M}" if case.due_at else ""
     return (
         f"[{case.get_priority_display()}] {case.shop.display_name}: {customer.name or customer.email or customer.phone}"
-        f"{score} on order #{response.invitation.order.external_id} ({reasons}){due}. {case_url(case)}"
+        f"{score} on order #{response.invitation.order.display_number} ({reasons}){due}. {case_url(case)}"
     )
 
 

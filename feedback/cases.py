@@ -153,7 +153,7 @@ def reply(case: FollowUp, text: str, *, by: User, now: datetime | None = None) -
     agent_email = getattr(by, "email", "")
     message = mail.message(
         EmailMessage,
-        f"{shop.display_name}: about your order #{case.response.invitation.order.external_id}",
+        f"{shop.display_name}: about your order #{case.response.invitation.order.display_number}",
         text.strip(),
         to=[customer.email],
         reply_to=[agent_email] if agent_email else None,

@@ -346,6 +346,7 @@ def _filtered(found: QuerySet[FollowUp], query: CaseQuery, *, now: datetime) -> 
             Q(response__customer__name__icontains=text)
             | Q(response__customer__email__icontains=text)
             | Q(response__invitation__order__external_id__icontains=text)
+            | Q(response__invitation__order__number__icontains=text)
         )
     return found
 
@@ -433,7 +434,7 @@ def _case_out(case: FollowUp, *, now: datetime) -> dict[str, Any]:
             "orders": case.customer_orders,
             "spend": case.customer_spend,
         },
-        "order": response.invitation.order.external_id,
+        "order": response.invitation.order.display_number,
         "lead": {"kind": lead.question.kind, "score": lead.score} if lead else None,
         "comment": exports.excerpt(comment.text) if comment else "",
         "themes": [_theme_out(theme) for theme in exports.themes_of(answers)],

@@ -168,6 +168,7 @@ def queue(user: User, filters: dict[str, Any], *, now: datetime) -> QuerySet[Fol
             Q(response__customer__name__icontains=text)
             | Q(response__customer__email__icontains=text)
             | Q(response__invitation__order__external_id__icontains=text)
+            | Q(response__invitation__order__number__icontains=text)
         )
     due = F("due_at").asc(nulls_last=True)
     orders: dict[str, list[Any]] = {

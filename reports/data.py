@@ -495,7 +495,7 @@ def _flagged_row(case: FollowUp, now: datetime) -> FlaggedRow:
         case_id=case.pk,
         customer=customer.name or customer.email or customer.phone,
         email=customer.email,
-        order=response.invitation.order.external_id,
+        order=response.invitation.order.display_number,
         score=nps.score if nps else None,
         comment=comment.text if comment else "",
         reasons=list(case.reasons),

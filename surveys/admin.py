@@ -302,9 +302,9 @@ class ImportOrdersForm(forms.Form):
 
 @admin.register(Order)
 class OrderAdmin(ShopScopedAdmin):
-    list_display = ["external_id", "customer", "total", "currency", "placed_at", "fulfilled_at", "shop"]
+    list_display = ["external_id", "number", "customer", "total", "currency", "placed_at", "fulfilled_at", "shop"]
     list_select_related = ["customer", "shop"]
-    search_fields = ["external_id", "customer__email"]
+    search_fields = ["external_id", "number", "customer__email"]
     raw_id_fields = ["customer"]
     date_hierarchy = "placed_at"
     inlines = [InvitationHistory]
@@ -441,7 +441,7 @@ class InvitationAdmin(ShopScopedAdmin):
     list_display = ["pk", "customer", "order", "survey", "channel", "status", "send_at", "sent_at", "reason"]
     list_filter = ["status", "channel"]
     list_select_related = ["customer", "order", "survey"]
-    search_fields = ["customer__email", "order__external_id"]
+    search_fields = ["customer__email", "order__external_id", "order__number"]
     actions = ["cancel"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -114,6 +114,7 @@ def _new_order(payload: OrderIn) -> domain.NewOrder:
     customer = payload.customer
     return domain.NewOrder(
         external_id=payload.external_id,
+        number=payload.number,
         customer=domain.CustomerDetails(
             email=customer.email or "",
             phone=customer.phone or "",

@@ -35,6 +35,7 @@ MAX_ROWS = 50_000
 BATCH_SIZE = 500
 
 ORDER_COLUMNS = (
+    "number",
     "email",
     "phone",
     "name",
@@ -205,6 +206,7 @@ def _new_order(order: _PendingOrder) -> NewOrder:
         delivered_at=fields.get("delivered_at"),
         cancelled_at=fields.get("cancelled_at"),
         lines=order.items,
+        number=fields.get("number", ""),
     )
 
 
@@ -292,6 +294,7 @@ def _cell_parsers(shop: Shop) -> dict[str, Callable[[str], Any]]:
     in_shop_time = partial(_time, tz=shop.tz)
     return {
         "external_id": partial(_text, max_length=100),
+        "number": partial(_text, max_length=100),
         "email": _email,
         "phone": _phone,
         "name": partial(_text, max_length=200),

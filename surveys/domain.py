@@ -133,6 +133,8 @@ class NewOrder:
     delivered_at: datetime | None = None
     cancelled_at: datetime | None = None
     lines: Sequence[OrderLineDetails] = ()
+    # The number the customer knows, where the store has one beside its id (Order.number).
+    number: str = ""
 
     def problem(self) -> str:
         times = (self.placed_at, self.fulfilled_at, self.delivered_at, self.cancelled_at, self.customer.consent_at)
@@ -142,9 +144,9 @@ class NewOrder:
             return "total cannot be negative"
         if not self.external_id:
             return "the order needs its external_id"
-        if mail.has_control_characters(self.external_id):
+        if mail.has_control_characters(self.external_id) or mail.has_control_characters(self.number):
             # Refused, not cleaned: the number must match what the store sends next time.
-            return "external_id may not contain line breaks, tabs or other control characters"
+            return "external_id and number may not contain line breaks, tabs or other control characters"
         return ""
 
 
@@ -218,6 +220,7 @@ def _store_orders(
             shop=shop,
             customer=customer,
             external_id=new.external_id,
+            number=new.number,
             total=new.total,
             currency=new.currency.upper(),
             placed_at=new.placed_at,

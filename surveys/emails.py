@@ -63,7 +63,7 @@ def build_invitation_email(
         "shop_name": shop.display_name,
         "customer": customer,
         "order": invitation.order,
-        "order_number": invitation.order.external_id,
+        "order_number": invitation.order.display_number,
         "reminder": reminder,
         "language": language,
         "direction": text_direction(language),

@@ -281,7 +281,14 @@ class Order(models.Model):
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="orders")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
-    external_id = models.CharField(max_length=100, help_text="The shop's own order number.")
+    external_id = models.CharField(max_length=100, help_text="The store's id of the order (what the API names it by).")
+    # The number the customer knows, where the store has one beside its id: Shopify's "#1030" for
+    # its id 2998557704341, WooCommerce's `number`. Shown wherever a person reads the order.
+    # Nullable only so SQLite adds the column rather than rebuilding the table, which the one-shop
+    # triggers on this table and on invitations (migration 0010) would not survive.
+    number = models.CharField(  # noqa: DJ001
+        max_length=100, null=True, blank=True, help_text="The order number the customer knows, if not the id."
+    )
     total = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     placed_at = models.DateTimeField()
@@ -300,7 +307,12 @@ class Order(models.Model):
         indexes = [models.Index(fields=["customer", "placed_at"], name="order_customer_time_idx")]
 
     def __str__(self) -> str:
-        return f"#{self.external_id}"
+        return f"#{self.display_number}"
+
+    @property
+    def display_number(self) -> str:
+        """The number to show a person: the one the customer knows, else the store's id."""
+        return self.number or self.external_id
 
     def clean(self) -> None:
         # The database refuses it too (migration 0010); this says so on the form.

@@ -75,7 +75,10 @@ class OrderLineIn(BaseModel):
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    external_id: str = Field(..., min_length=1, max_length=100, description="The shop's own order number.")
+    external_id: str = Field(..., min_length=1, max_length=100, description="The store's id of the order.")
+    number: str = Field(
+        "", max_length=100, description="The order number the customer knows, if the store has one beside its id."
+    )
     customer: CustomerIn
     total: Decimal = Field(..., ge=0, max_digits=14, decimal_places=2)
     currency: str = Field(..., pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code, for example IRR or EUR.")
@@ -126,6 +129,7 @@ class InvitationOut(Schema):
 class OrderOut(Schema):
     id: int
     external_id: str
+    number: str
     customer_id: int
     total: Decimal
     currency: str

@@ -144,6 +144,8 @@ def parse_shopify_order(payload: Mapping[str, Any], *, topic: str, now: datetime
     consent, consent_time = shopify_consent(payload, customer)
     order = NewOrder(
         external_id=_order_id(payload),
+        # "#1030", what the customer sees (its id is 2998557704341); shops may change its prefix.
+        number=_text(payload.get("name")).removeprefix("#") or _text(payload.get("order_number")),
         customer=_customer(
             email=_text(payload.get("email")) or _text(payload.get("contact_email")) or _text(customer.get("email")),
             phone=_text(payload.get("phone")) or _text(customer.get("phone")),
@@ -189,6 +191,7 @@ def parse_woocommerce_order(payload: Mapping[str, Any], *, now: datetime) -> Web
         cancelled_at = cancelled_at or now
     order = NewOrder(
         external_id=_order_id(payload),
+        number=_text(payload.get("number")),
         customer=_customer(
             email=_text(billing.get("email")),
             phone=_text(billing.get("phone")),
