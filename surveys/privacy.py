@@ -44,11 +44,13 @@ from typing import Any
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
+from config import mail
 from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
 from reports.models import ReportRun
 from sentiment.models import LearnedModel, SentimentScore
@@ -555,10 +557,6 @@ def customers_named(shop: Shop, *, emails: Iterable[str] = (), phones: Iterable[
 def send_data_request(shop: Shop, customers: Sequence[Customer], *, via: str, request_id: str = "") -> int:
     """Email the shop's admins everything held about these customers (one JSON file), for the
     shop to hand to the customer who asked; how many addresses it went to. Nothing held is said too."""
-    from django.core.mail import EmailMessage
-
-    from config import mail
-
     to = sorted(
         set(
             Membership.objects.filter(shop=shop, role=Membership.Role.ADMIN, user__is_active=True)

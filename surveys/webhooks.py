@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from surveys import privacy, tasks
 from surveys.consent import shopify_consent, woocommerce_consent
 from surveys.domain import (
     CustomerDetails,
@@ -367,13 +368,8 @@ def handle_delivery(
             return "ignored topic"
         reported = parse_woocommerce_order(payload, now=now)
         origin = Order.Source.WOOCOMMERCE
-    if not delivery_id or len(delivery_id) > WebhookDelivery._meta.get_field("delivery_id").max_length:  # type: ignore[operator]
-        raise InvalidWebhook("the delivery id is missing or too long")
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                WebhookDelivery.objects.create(source=source, delivery_id=delivery_id, topic=topic[:60])
-        except IntegrityError:
+        if not _first_time(source, delivery_id=delivery_id, topic=topic):
             return "duplicate delivery"
         [result] = record_orders(source.shop, [reported.order], source=origin, schedule=reported.paid)
         if result.order is None:
@@ -394,6 +390,19 @@ def handle_delivery(
         return "updated"
 
 
+def _first_time(source: WebhookSource, *, delivery_id: str, topic: str) -> bool:
+    """Record the delivery; False if it was recorded before (a repeat, dropped unread). Inside the
+    caller's transaction, so a delivery whose work fails is not recorded and the store's retry is taken."""
+    if not delivery_id or len(delivery_id) > WebhookDelivery._meta.get_field("delivery_id").max_length:  # type: ignore[operator]
+        raise InvalidWebhook("the delivery id is missing or too long")
+    try:
+        with transaction.atomic():
+            WebhookDelivery.objects.create(source=source, delivery_id=delivery_id, topic=topic[:60])
+    except IntegrityError:
+        return False
+    return True
+
+
 class TryAgainLater(DomainError):
     """The work could not be done now (broker or mail server away); the store retries the delivery."""
 
@@ -404,18 +413,11 @@ def _privacy_request(source: WebhookSource, *, topic: str, delivery_id: str, pay
     """Shopify's privacy webhooks: a customer's data to the shop's admins, a customer erased, or
     every customer of a shop that left the app erased (queued: the store waits five seconds at most).
     The same delivery again is dropped; the erasures are in the audit trail (Erasure, "via")."""
-    from surveys import privacy, tasks
-
-    if not delivery_id:
-        raise InvalidWebhook("the delivery id is missing or too long")
     shop = source.shop
     via = f"Shopify {topic}"
     customer = _mapping(payload.get("customer"), "customer")
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                WebhookDelivery.objects.create(source=source, delivery_id=delivery_id, topic=topic)
-        except IntegrityError:
+        if not _first_time(source, delivery_id=delivery_id, topic=topic):
             return "duplicate delivery"
         if topic == "shop/redact":
             # Queued inside the transaction: if the broker is away the delivery is not recorded,
