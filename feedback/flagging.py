@@ -130,8 +130,10 @@ def due_time(start: datetime, *, hours: int, rules: FlagRules, tz: tzinfo) -> da
 
 def customer_value(response: Response) -> tuple[int, Decimal]:
     """The customer's order count and lifetime spend at the shop."""
-    totals = Order.objects.filter(shop_id=response.shop_id, customer_id=response.customer_id).aggregate(
-        orders=Count("pk"), spend=Sum("total")
+    totals = (
+        Order.objects.counted()
+        .filter(shop_id=response.shop_id, customer_id=response.customer_id)
+        .aggregate(orders=Count("pk"), spend=Sum("total"))
     )
     return totals["orders"], totals["spend"] or Decimal(0)
 

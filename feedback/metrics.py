@@ -479,7 +479,8 @@ def _spenders(shop: Shop, *, above: float, up_to: float) -> QuerySet[Order, dict
     in (above, up_to]. A customer's place is the share of the shop's customers who spent as much
     or more (CUME_DIST, biggest spender first), so customers who spent the same share a tier."""
     return (
-        Order.objects.filter(shop=shop, cancelled_at__isnull=True)
+        Order.objects.counted()
+        .filter(shop=shop, cancelled_at__isnull=True)
         .values("customer_id")
         .annotate(spend=Sum("total"))
         .annotate(place=Window(CumeDist(), order_by=F("spend").desc()))
@@ -505,7 +506,7 @@ def _cut_expression(cut: Cut, paths: _Paths, shop: Shop) -> Any:
         return Case(When(**{paths.repeat_customer: True}, then=Value("repeat")), default=Value("first_time"))
     if cut == Cut.CUSTOMER_TYPE:
         # As the sending rules see it: repeat if the customer had placed an order before this one.
-        earlier = Order.objects.filter(
+        earlier = Order.objects.counted().filter(
             customer_id=OuterRef(f"{paths.order}__customer_id"), placed_at__lt=OuterRef(f"{paths.order}__placed_at")
         )
         return Case(When(Exists(earlier), then=Value("repeat")), default=Value("first_time"))

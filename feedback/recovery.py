@@ -38,9 +38,8 @@ def came_back(case: FollowUp) -> Order | None:
     if case.resolved_at is None:
         return None
     return (
-        Order.objects.filter(
-            shop_id=case.shop_id, customer_id=case.response.customer_id, placed_at__gt=case.resolved_at
-        )
+        Order.objects.counted()
+        .filter(shop_id=case.shop_id, customer_id=case.response.customer_id, placed_at__gt=case.resolved_at)
         .order_by("placed_at")
         .first()
     )
@@ -63,7 +62,7 @@ class Recovery:
 
 def recovery(shop_id: int, *, since: datetime, until: datetime) -> Recovery:
     """How the shop's cases flagged in [since, until) went, in one query."""
-    ordered_again = Order.objects.filter(
+    ordered_again = Order.objects.counted().filter(
         shop_id=OuterRef("shop_id"),
         customer_id=OuterRef("response__customer_id"),
         placed_at__gt=OuterRef("resolved_at"),

@@ -467,7 +467,7 @@ def _product_complaints(shop: Shop, span: Span, products: list[str]) -> dict[str
 
 def _flagged(shop: Shop, span: Span, now: datetime) -> list[FlaggedRow]:
     """Every customer flagged in the month, in the order they were flagged."""
-    ordered_again = Order.objects.filter(
+    ordered_again = Order.objects.counted().filter(
         shop_id=OuterRef("shop_id"),
         customer_id=OuterRef("response__customer_id"),
         placed_at__gt=OuterRef("resolved_at"),
@@ -521,11 +521,11 @@ def _sla(case: FollowUp, now: datetime) -> str:
 
 def _retention(shop: Shop, span: Span, calendar: Calendar) -> Retention:
     """Who buys again: counted over orders not cancelled, in the shop's main currency."""
-    orders = Order.objects.filter(shop=shop, cancelled_at__isnull=True)
+    orders = Order.objects.counted().filter(shop=shop, cancelled_at__isnull=True)
     currency = _main_currency(shop, span)
     if currency:
         orders = orders.filter(currency=currency)
-    earlier = Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__lt=OuterRef("placed_at"))
+    earlier = Order.objects.counted().filter(customer_id=OuterRef("customer_id"), placed_at__lt=OuterRef("placed_at"))
     month = (
         orders.filter(placed_at__gte=span.start, placed_at__lt=span.end)
         .annotate(returning=Exists(earlier))
@@ -556,7 +556,7 @@ def _retention(shop: Shop, span: Span, calendar: Calendar) -> Retention:
     risk = orders.filter(customer_id__in=at_risk).aggregate(
         customers=Count("customer_id", distinct=True), spend=Coalesce(Sum("total"), Decimal(0))
     )
-    first_order = Order.objects.filter(shop=shop).aggregate(first=Min("placed_at"))["first"]
+    first_order = Order.objects.counted().filter(shop=shop).aggregate(first=Min("placed_at"))["first"]
     return Retention(
         currency=currency,
         orders=month["orders"],
@@ -575,8 +575,9 @@ def _retention(shop: Shop, span: Span, calendar: Calendar) -> Retention:
 
 def _main_currency(shop: Shop, span: Span) -> str:
     """The currency most of the month's orders (or, without any, the shop's orders) are in."""
-    for orders in (Order.objects.filter(shop=shop, placed_at__gte=span.start, placed_at__lt=span.end), shop.orders):
-        found = orders.values("currency").annotate(n=Count("pk")).order_by("-n", "currency").first()
+    orders = Order.objects.counted().filter(shop=shop)
+    for chosen in (orders.filter(placed_at__gte=span.start, placed_at__lt=span.end), orders):
+        found = chosen.values("currency").annotate(n=Count("pk")).order_by("-n", "currency").first()
         if found:
             return str(found["currency"])
     return ""

@@ -302,7 +302,10 @@ class ImportOrdersForm(forms.Form):
 
 @admin.register(Order)
 class OrderAdmin(ShopScopedAdmin):
-    list_display = ["external_id", "number", "customer", "total", "currency", "placed_at", "fulfilled_at", "shop"]
+    list_display = [
+        "external_id", "number", "customer", "total", "currency", "placed_at", "fulfilled_at", "is_test", "shop"
+    ]  # fmt: skip
+    list_filter = ["is_test", "source"]
     list_select_related = ["customer", "shop"]
     search_fields = ["external_id", "number", "customer__email"]
     raw_id_fields = ["customer"]

@@ -129,6 +129,7 @@ def _new_order(payload: OrderIn) -> domain.NewOrder:
         fulfilled_at=payload.fulfilled_at,
         delivered_at=payload.delivered_at,
         lines=[domain.OrderLineDetails(**line.model_dump()) for line in payload.lines],
+        is_test=payload.test,
     )
 
 

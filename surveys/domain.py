@@ -135,6 +135,8 @@ class NewOrder:
     lines: Sequence[OrderLineDetails] = ()
     # The number the customer knows, where the store has one beside its id (Order.number).
     number: str = ""
+    # A store's test order: stored, never surveyed, never counted (Order.is_test).
+    is_test: bool = False
 
     def problem(self) -> str:
         times = (self.placed_at, self.fulfilled_at, self.delivered_at, self.cancelled_at, self.customer.consent_at)
@@ -228,6 +230,7 @@ def _store_orders(
             delivered_at=new.delivered_at,
             cancelled_at=new.cancelled_at,
             source=source,
+            is_test=new.is_test,
         )
         for (_, new), customer in zip(fresh.values(), customers, strict=True)
     )
@@ -474,7 +477,7 @@ def plan_invitations(
 ) -> list[Invitation]:
     """Create the invitations these orders' surveys call for, none twice, in a few queries.
 
-    An order that is cancelled, or whose customer cannot be contacted, is not
+    An order that is cancelled or a test, or whose customer cannot be contacted, is not
     surveyed; nor is one a survey's filters leave out. A suppressed address, or a
     customer already surveyed within the shop's throttle (across all its surveys),
     gets a row marked suppressed or throttled, so the shop can see why no survey
@@ -486,7 +489,9 @@ def plan_invitations(
     reachable = [
         (order, channel)
         for order in orders
-        if order.cancelled_at is None and (channel := contact_channel(shop, order.customer)) is not None
+        if order.cancelled_at is None
+        and not order.is_test
+        and (channel := contact_channel(shop, order.customer)) is not None
     ]
     if not surveys or not reachable:
         return []
@@ -498,7 +503,8 @@ def plan_invitations(
     first_order_at: dict[int, datetime] = {}
     if any(survey.customers != Survey.Customers.ALL for survey in surveys):
         first_order_at = dict(
-            Order.objects.filter(customer_id__in=customer_ids)
+            Order.objects.counted()
+            .filter(customer_id__in=customer_ids)
             .values("customer_id")
             .annotate(first=Min("placed_at"))
             .values_list("customer_id", "first")

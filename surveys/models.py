@@ -271,6 +271,12 @@ class Erasure(models.Model):
         return f"customer {self.customer_id} erased {self.at:%Y-%m-%d %H:%M}"
 
 
+class OrderQuerySet(models.QuerySet["Order"]):
+    def counted(self) -> "OrderQuerySet":
+        """Orders that count: a store's test orders (Shopify's `test: true`) are kept, never counted."""
+        return self.filter(is_test=False)
+
+
 class Order(models.Model):
     class Source(models.TextChoices):
         API = "api", "API"
@@ -297,7 +303,14 @@ class Order(models.Model):
     # Cancelled or refunded: no survey goes out for it any more.
     cancelled_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.API)
+    # A store's test order (Shopify's `test: true`, its "send test notification" sample, an API
+    # order sent with `test`): stored so the shop sees it arrived, never surveyed, never counted.
+    is_test = models.BooleanField(
+        "test order", default=False, db_default=False, help_text="A store's test order: never surveyed or counted."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -86,6 +86,7 @@ class OrderIn(BaseModel):
     fulfilled_at: datetime | None = Field(None, description="Shipped or handed over.")
     delivered_at: datetime | None = None
     lines: list[OrderLineIn] = Field([], max_length=500, description="Products, for surveys that filter by SKU.")
+    test: bool = Field(False, description="A test order: stored, never surveyed and never counted.")
 
     @model_validator(mode="after")
     def _times_are_aware(self) -> "OrderIn":
@@ -138,6 +139,7 @@ class OrderOut(Schema):
     delivered_at: datetime | None
     cancelled_at: datetime | None
     source: str
+    test: bool = Field(..., alias="is_test", description="A test order: never surveyed or counted.")
     invitations: list[InvitationOut]
 
     @staticmethod

@@ -170,6 +170,8 @@ def parse_shopify_order(payload: Mapping[str, Any], *, topic: str, now: datetime
         ),
         fulfilled_at=fulfilled_at,
         cancelled_at=cancelled_at,
+        # A test order (Shopify's "send test notification" sample, a test payment gateway's order).
+        is_test=payload.get("test") is True,
     )
     reason = f"order cancelled in Shopify ({cancel_reason})" if cancel_reason else "order cancelled in Shopify"
     paid = _text(payload.get("financial_status")).lower() not in SHOPIFY_UNPAID_STATUSES

@@ -517,6 +517,18 @@ def test_a_response_records_its_channel_and_whether_the_customer_had_ordered_bef
     ]
 
 
+def test_a_test_order_before_does_not_make_a_repeat_customer(tehran_survey):
+    shop = tehran_survey.shop
+    customer = CustomerFactory(shop=shop)
+    OrderFactory(shop=shop, customer=customer, placed_at=tehran(2026, 10, 1), is_test=True)
+    first_real = OrderFactory(shop=shop, customer=customer, placed_at=tehran(2026, 11, 1))
+
+    response = ResponseFactory(invitation__survey=tehran_survey, invitation__order=first_real)
+
+    response.refresh_from_db()
+    assert response.repeat_customer is False
+
+
 def test_answering_by_the_link_records_the_cut_keys(tehran_survey):
     shop = tehran_survey.shop
     customer = CustomerFactory(shop=shop)

@@ -89,6 +89,16 @@ def test_a_customer_who_ordered_after_the_resolution_came_back(case, agent):
     assert came_back(case) == again
 
 
+def test_a_test_order_after_the_resolution_is_not_coming_back(case, agent):
+    cases.resolve(case, resolution="fixed", by=agent)
+    customer = case.response.customer
+    OrderFactory(shop=case.shop, customer=customer, placed_at=case.resolved_at + timedelta(days=1), is_test=True)
+
+    figures = recovery(case.shop_id, since=case.created_at - timedelta(days=1), until=case.created_at + timedelta(1))
+
+    assert (came_back(case), figures.resolved, figures.came_back) == (None, 1, 0)
+
+
 def test_recovery_figures_count_contact_resolution_and_return(agent, case):
     survey = case.response.survey
     other = flag_response(ResponseFactory(score=1, invitation__survey=survey))

@@ -254,6 +254,22 @@ def test_retention_counts_returning_customers_and_revenue_at_risk(survey):
     assert retention.stage.key == "starting"
 
 
+def test_test_orders_are_not_counted(survey):
+    shop = survey.shop
+    customer = CustomerFactory(shop=shop)
+    # The store's test orders, months back and this month, in a currency the shop does not sell in.
+    OrderFactory(shop=shop, customer=customer, placed_at=at(3, 1), total=Decimal("5"), currency="USD", is_test=True)
+    for day in (2, 3):
+        OrderFactory(shop=shop, placed_at=at(10, day), total=Decimal("1"), currency="USD", is_test=True)
+    OrderFactory(shop=shop, customer=customer, placed_at=at(10, 4), total=Decimal("70"), currency="EUR")
+
+    retention = monthly_report_data(shop, month=OCTOBER, now=NOW).retention
+
+    assert (retention.currency, retention.orders, retention.revenue, retention.customers) == ("EUR", 1, 70, 1)
+    assert (retention.returning_customers, retention.year_orders) == (0, 1)
+    assert retention.stage.key == "new"  # no real order before October
+
+
 @pytest.mark.parametrize(
     ("orders", "history", "stage", "effort"),
     [

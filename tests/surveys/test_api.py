@@ -38,6 +38,20 @@ def post_order(client, payload: object):
 
 
 @pytest.mark.django_db
+def test_a_test_order_is_stored_as_such_and_not_surveyed(api, shop, survey, time_machine):
+    time_machine.move_to("2026-11-20T07:00:00Z", tick=False)
+
+    response = post_order(api, order_payload(test=True))
+    fulfilled = api.post("/api/v1/orders/A-1001/events", {"event": "fulfilled"}, content_type="application/json")
+
+    assert (response.status_code, response.json()["test"], response.json()["invitations"]) == (201, True, [])
+    assert (fulfilled.status_code, fulfilled.json()["invitations"]) == (200, [])
+    assert Order.objects.get().is_test
+    assert not Invitation.objects.exists()
+    assert post_order(api, order_payload(external_id="A-1002")).json()["test"] is False
+
+
+@pytest.mark.django_db
 def test_create_order_stores_it_and_schedules_a_survey(api, shop, survey, time_machine):
     time_machine.move_to("2026-11-20T07:00:00Z", tick=False)
 

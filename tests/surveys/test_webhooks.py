@@ -11,7 +11,7 @@ from django.conf import settings
 
 from surveys.models import Invitation, Order, Survey, WebhookDelivery, WebhookSource
 from surveys.webhooks import delivery_key, sign, verify_signature
-from tests.factories import OrderFactory, ShopFactory
+from tests.factories import OrderFactory, ShopFactory, SurveyFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "webhooks"
@@ -51,9 +51,9 @@ def woocommerce_headers(
 
 
 def shopify_order(**changes: Any) -> bytes:
-    """The Shopify sample order, edited; the sample itself is a cancelled (voided) test order."""
+    """The Shopify sample order, edited into a real one; the sample itself is a cancelled (voided) test order."""
     payload = json.loads(fixture_bytes("shopify_orders_create.json"))
-    payload |= {"cancelled_at": None, "cancel_reason": None, "financial_status": "paid"} | changes
+    payload |= {"cancelled_at": None, "cancel_reason": None, "financial_status": "paid", "test": False} | changes
     return json.dumps(payload).encode()
 
 
@@ -132,8 +132,25 @@ def test_shopify_sample_order_is_stored_with_lines_customer_and_its_cancellation
     assert list(WebhookDelivery.objects.values_list("source", "delivery_id", "topic")) == [
         (shopify.pk, delivery_key("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", body), "orders/create")
     ]
-    # Shopify's "send test notification" order is voided and cancelled: nobody is surveyed for it.
-    assert order.cancelled_at == datetime(2019, 6, 4, 17, 53, 6, tzinfo=UTC)
+    # Shopify's "send test notification" order is a test, voided and cancelled: nobody is surveyed for it.
+    assert (order.is_test, order.cancelled_at) == (True, datetime(2019, 6, 4, 17, 53, 6, tzinfo=UTC))
+    assert not Invitation.objects.exists()
+
+
+def test_shopify_test_order_is_stored_as_a_test_and_never_surveyed(client, shop, survey, shopify, in_2019):
+    fulfilment_survey(SurveyFactory(shop=shop, name="After delivery"))
+    # A test order placed through Shopify's test gateway: paid, open, later fulfilled.
+    body = shopify_order(test=True)
+    fulfilled = shopify_order(test=True, fulfillment_status="fulfilled", fulfillments=[])
+
+    created = post(client, "shopify", shop, body, shopify_headers(body))
+    updated = post(
+        client, "shopify", shop, fulfilled, shopify_headers(fulfilled, topic="orders/fulfilled", delivery_id="f")
+    )
+
+    assert [answer.json()["detail"] for answer in (created, updated)] == ["created", "updated"]
+    order = Order.objects.get()
+    assert (order.is_test, order.cancelled_at is None, order.fulfilled_at is not None) == (True, True, True)
     assert not Invitation.objects.exists()
 
 
