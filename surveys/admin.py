@@ -102,7 +102,10 @@ class ShopAdmin(ShopScopedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     fieldsets = [
         (None, {"fields": ["name", "slug", "brand_name", "brand_color", "timezone", "default_language"]}),
-        ("Sending", {"fields": [("send_from_hour", "send_until_hour"), "throttle_days", "sms_enabled"]}),
+        (
+            "Sending",
+            {"fields": [("send_from_hour", "send_until_hour"), "throttle_days", "sms_enabled", "phone_region"]},
+        ),
         (
             "Answer page",
             {"fields": ["answer_edit_window", "follow_up_enabled", "review_url", "referral_url"]},

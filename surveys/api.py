@@ -119,6 +119,7 @@ def _new_order(payload: OrderIn) -> domain.NewOrder:
             email=customer.email or "",
             phone=customer.phone or "",
             name=customer.name,
+            country=customer.country,
             language=customer.language or "",
             consent=customer.consent or "",
             consent_at=customer.consent_at,

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from config import mail
 from config.database import record_done
+from surveys import phones
 from surveys.consent import contact_refusal, is_newer
 from surveys.emails import answer_url, build_invitation_email
 from surveys.errors import DomainError
@@ -106,6 +107,9 @@ class CustomerDetails:
     # without its own time it was said with the order.
     consent: str = ""
     consent_at: datetime | None = None
+    # The country of the customer's address ("US"), if the store says: a phone number written
+    # without its country code is read there rather than in the shop's region.
+    country: str = ""
 
     def __post_init__(self) -> None:
         # A name is shown in pages, alerts and email headers: one line, whatever the store sent.
@@ -178,19 +182,28 @@ def record_order(
 
 
 def record_orders(
-    shop: Shop, new_orders: Sequence[NewOrder], *, source: str = Order.Source.API, schedule: bool = True
+    shop: Shop,
+    new_orders: Sequence[NewOrder],
+    *,
+    source: str = Order.Source.API,
+    schedule: bool = True,
+    drop_unreadable_phones: bool = False,
 ) -> list[Recorded]:
     """Store orders once each and schedule their surveys, in a few queries for the lot.
 
     Answers each order in the order given. An external id already stored (or given
     twice) returns the stored order untouched, so a retried request or a re-delivered
     webhook never surveys anyone twice; an invalid order is refused on its own.
-    `schedule=False` stores historical orders without surveying anyone.
+    `schedule=False` stores historical orders without surveying anyone. Phone numbers are stored
+    in E.164 (surveys.phones); one that cannot be read refuses its order, or with
+    `drop_unreadable_phones` (a store's webhook, which must not be refused for it) is left out.
     Side effects: creates missing customers, the orders, their lines, and the
     invitations their surveys call for (see plan_invitations).
     """
-    results: list[Recorded] = [Recorded(None, error=new.problem()) for new in new_orders]
-    valid = [(index, new) for index, new in enumerate(new_orders) if not results[index].error]
+    region = phones.region_of(shop)
+    prepared = [_phone_in_one_form(new, region, drop_unreadable=drop_unreadable_phones) for new in new_orders]
+    results: list[Recorded] = [Recorded(None, error=error or new.problem()) for new, error in prepared]
+    valid = [(index, new) for index, (new, _) in enumerate(prepared) if not results[index].error]
     for attempt in range(2):
         try:
             with transaction.atomic():
@@ -259,6 +272,20 @@ def _store_orders(
         else (index, Recorded(existing.get(new.external_id) or created[new.external_id]))
         for index, new in valid
     ]
+
+
+def _phone_in_one_form(new: NewOrder, region: str, *, drop_unreadable: bool) -> tuple[NewOrder, str]:
+    """The order with its customer's phone in E.164, or the reason it cannot be read."""
+    try:
+        phone = phones.normalise(new.customer.phone, phones.known_region(new.customer.country) or region)
+    except phones.InvalidPhone as error:
+        if not drop_unreadable:
+            return new, f"customer.phone: {error}"
+        log.info("an order's phone number could not be read; stored without it")
+        phone = ""
+    if phone == new.customer.phone:
+        return new, ""
+    return replace(new, customer=replace(new.customer, phone=phone)), ""
 
 
 def _stated(new: NewOrder) -> CustomerDetails:

@@ -2,16 +2,24 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from surveys import phones
+
 
 class Language(models.TextChoices):
     ENGLISH = "en", "English"
     PERSIAN = "fa", "Persian"
+
+
+def validate_phone_region(value: str) -> None:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(f"{value!r} is not a country code phone numbers know (for example IR or DE)")
 
 
 def validate_timezone(value: str) -> None:
@@ -32,6 +40,13 @@ class Shop(models.Model):
     # What customers see in emails and on the answer page, if it differs from `name`.
     brand_name = models.CharField(max_length=200, blank=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    phone_region = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[validate_phone_region],
+        help_text="The country (IR, DE…) of phone numbers written without their country code, such as "
+        "0912 123 4567. Left empty: the country of the shop's time zone.",
+    )
     default_language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
     brand_color = models.CharField(
         max_length=7,
@@ -178,6 +193,13 @@ class Consent(models.TextChoices):
     WITHDRAWN = "withdrawn", "Opted out"
 
 
+def _phone_in_one_form(typed: str, shop: Shop, *, field: str) -> str:
+    try:
+        return phones.normalise(typed, phones.region_of(shop))
+    except phones.InvalidPhone as error:
+        raise ValidationError({field: str(error)}) from None
+
+
 class Customer(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="customers")
     email = models.EmailField(max_length=254, blank=True)
@@ -216,6 +238,11 @@ class Customer(models.Model):
     def address_for(self, channel: str) -> str:
         return self.email if channel == Channel.EMAIL else self.phone
 
+    def clean(self) -> None:
+        # As every other way in stores it (surveys.phones): "0912 123 4567" → "+989121234567".
+        if self.phone and self.shop_id is not None:
+            self.phone = _phone_in_one_form(self.phone, self.shop, field="phone")
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
@@ -249,6 +276,12 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} ({self.reason})"
+
+    def clean(self) -> None:
+        if self.channel == Channel.SMS and self.shop_id is not None and not self.address.startswith("sha256:"):
+            self.address = _phone_in_one_form(self.address, self.shop, field="address")
+        elif self.channel == Channel.EMAIL:
+            self.address = self.address.strip().lower()
 
 
 class Erasure(models.Model):

@@ -56,6 +56,7 @@ from reports.models import ReportRun
 from sentiment.models import LearnedModel, SentimentScore
 from surveys.errors import DomainError, NotFound
 from surveys.models import Channel, Consent, Customer, Erasure, Invitation, Membership, Order, Shop, Suppression
+from surveys.phones import region_of
 from surveys.suppressions import MARKER_PREFIX, address_marker, normalise_address
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def find_customer(shop: Shop, *, customer_id: int | None = None, email: str = ""
         # Stored in lower case by every way orders come in; a case-blind look (a full scan) only if not.
         found = customers.filter(email=address).first() or customers.filter(email__iexact=address).first()
     else:
-        found = customers.filter(phone=normalise_address(Channel.SMS, phone)).first()
+        found = customers.filter(phone=normalise_address(Channel.SMS, phone, region=region_of(shop))).first()
     if found is None:
         raise CustomerNotFound
     return found
@@ -543,7 +544,8 @@ def customers_named(shop: Shop, *, emails: Iterable[str] = (), phones: Iterable[
     """The shop's customers a store's request names: by email, phone, or the orders it lists."""
     wanted = Q(pk__in=[])
     addresses = {normalise_address(Channel.EMAIL, email) for email in emails if email and email.strip()}
-    numbers = {normalise_address(Channel.SMS, phone) for phone in phones if phone and phone.strip()}
+    region = region_of(shop)
+    numbers = {normalise_address(Channel.SMS, phone, region=region) for phone in phones if phone and phone.strip()}
     if addresses:
         wanted |= Q(email__in=addresses)
     if numbers:

@@ -27,8 +27,20 @@ class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Email | None = None
-    phone: str | None = Field(None, max_length=32, pattern=r"^\+?[0-9 ()\-]{4,32}$")
+    phone: str | None = Field(
+        None,
+        max_length=32,
+        description="As the customer wrote it (+98 912 123 4567, 09121234567, ۰۹۱۲۱۲۳۴۵۶۷); stored in E.164. "
+        "Without a country code it is read in the shop's phone region.",
+        examples=["+98 912 123 4567"],
+    )
     name: str = Field("", max_length=200)
+    country: str = Field(
+        "",
+        pattern=r"^([A-Za-z]{2})?$",
+        description="The country of the customer's address (ISO 3166-1, for example IR): a phone number "
+        "without its country code is read there, not in the shop's phone region.",
+    )
     language: Literal["en", "fa"] | None = None
     consent: Literal["granted", "not_granted", "withdrawn"] | None = Field(
         None,

@@ -14,19 +14,23 @@ from anymail.signals import AnymailTrackingEvent, EventType
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from surveys import phones
 from surveys.models import Channel, Customer, Invitation, Shop, Suppression
 
 log = logging.getLogger(__name__)
 
 
-def normalise_address(channel: str, address: str) -> str:
+def normalise_address(channel: str, address: str, *, region: str = "") -> str:
+    """An email in lower case; a phone number in E.164, read in `region` if it has no country code
+    (a number that cannot be read stays as typed: it matches only itself)."""
     address = address.strip()
-    return address.lower() if channel == Channel.EMAIL else address
+    return address.lower() if channel == Channel.EMAIL else phones.normal_or_as_typed(address, region)
 
 
 def suppress(shop: Shop, *, channel: str, address: str, reason: str, detail: str = "") -> Suppression:
     """Put an address on the shop's list; the first reason recorded stays."""
-    lookup = {"shop": shop, "channel": channel, "address": normalise_address(channel, address)}
+    address = normalise_address(channel, address, region=phones.region_of(shop))
+    lookup = {"shop": shop, "channel": channel, "address": address}
     try:
         with transaction.atomic():
             suppression, _ = Suppression.objects.get_or_create(

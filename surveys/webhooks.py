@@ -152,6 +152,9 @@ def parse_shopify_order(payload: Mapping[str, Any], *, topic: str, now: datetime
             phone=_text(payload.get("phone")) or _text(customer.get("phone")),
             name=f"{_text(customer.get('first_name'))} {_text(customer.get('last_name'))}",
             language=_language(_text(payload.get("customer_locale"))),
+            country=_country(
+                payload.get("billing_address"), payload.get("shipping_address"), customer.get("default_address")
+            ),
             consent=consent,
             consent_at=_optional_datetime(consent_time, "customer.email_marketing_consent.consent_updated_at"),
         ),
@@ -184,6 +187,7 @@ def parse_woocommerce_order(payload: Mapping[str, Any], *, now: datetime) -> Web
     WooCommerce knows no customer language, and its `*_gmt` times carry no offset: they are UTC.
     """
     billing = _mapping(payload.get("billing"), "billing")
+    shipping = _mapping(payload.get("shipping"), "shipping")
     status = _text(payload.get("status"))
     fulfilled_at = cancelled_at = None
     if status == "completed":
@@ -200,6 +204,7 @@ def parse_woocommerce_order(payload: Mapping[str, Any], *, now: datetime) -> Web
             phone=_text(billing.get("phone")),
             name=f"{_text(billing.get('first_name'))} {_text(billing.get('last_name'))}",
             language="",
+            country=_text(billing.get("country")) or _text(shipping.get("country")),
             consent=woocommerce_consent(payload),
         ),
         total=_decimal(_required(payload, "total"), "total"),
@@ -293,7 +298,14 @@ def _language(locale: str) -> str:
 
 
 def _customer(
-    *, email: str, phone: str, name: str, language: str, consent: str = "", consent_at: datetime | None = None
+    *,
+    email: str,
+    phone: str,
+    name: str,
+    language: str,
+    country: str = "",
+    consent: str = "",
+    consent_at: datetime | None = None,
 ) -> CustomerDetails:
     # A malformed address or phone would only fail later, at sending: the order is still
     # worth keeping, so the unusable detail is dropped instead of the whole order. The log
@@ -308,8 +320,22 @@ def _customer(
         log.warning("webhook order with an unusable phone (%d characters); stored without it", len(phone))
         phone = ""
     return CustomerDetails(
-        email=email, phone=phone, name=name.strip()[:200], language=language, consent=consent, consent_at=consent_at
+        email=email,
+        phone=phone,
+        name=name.strip()[:200],
+        language=language,
+        country=country,
+        consent=consent,
+        consent_at=consent_at,
     )
+
+
+def _country(*addresses: Any) -> str:
+    """The first of Shopify's addresses that names its country ("US")."""
+    for address in addresses:
+        if isinstance(address, Mapping) and (code := _text(address.get("country_code"))):
+            return code
+    return ""
 
 
 def _line_items(payload: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
@@ -373,7 +399,9 @@ def handle_delivery(
     with transaction.atomic():
         if not _first_time(source, delivery_id=delivery_id, topic=topic):
             return "duplicate delivery"
-        [result] = record_orders(source.shop, [reported.order], source=origin, schedule=reported.paid)
+        [result] = record_orders(
+            source.shop, [reported.order], source=origin, schedule=reported.paid, drop_unreadable_phones=True
+        )
         if result.order is None:
             raise InvalidOrder(result.error)
         if result.created:

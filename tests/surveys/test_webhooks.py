@@ -305,9 +305,11 @@ def test_woocommerce_order_is_stored_and_schedules_the_purchase_survey(client, s
         ("Bar3", "Ship Your Idea – Color: Black, Size: M Test", 1, Decimal("12.00")),
     ]
     customer = order.customer
+    # The billing address is in the US, where (555) 555-5555 is a number not in use: the order is
+    # kept without it (test_phones shows a number read in the customer's country).
     assert (customer.email, customer.phone, customer.name, customer.language) == (
         "john.doe@example.com",
-        "(555) 555-5555",
+        "",
         "John Doe",
         shop.default_language,
     )
