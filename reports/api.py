@@ -97,17 +97,29 @@ def regenerate(request: HttpRequest, report_id: int, payload: Regenerate) -> Sta
     return Status(202, _out(run))
 
 
+PDF_TYPES = ["application/pdf", "application/octet-stream"]
+
+
 @router.get(
     "/reports/{report_id}/pdf",
     response={200: None},
     summary="The report's PDF",
-    openapi_extra={"responses": {200: {"content": {"application/pdf": {}}, "description": "The PDF."}}},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The PDF (as application/octet-stream if the request's Accept asks for that).",
+                # Both, as many client generators know only octet-stream for a file.
+                "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in PDF_TYPES},
+            }
+        }
+    },
 )
 def download_report(request: HttpRequest, report_id: int) -> FileResponse:
     run = _run(request, report_id)
     if not run.file:
         raise NotFound("This report has not been made yet: poll it until its status is done.")
-    return FileResponse(run.file.open("rb"), as_attachment=True, filename=domain.file_name(run))
+    kind = request.get_preferred_type(PDF_TYPES) or PDF_TYPES[0]
+    return FileResponse(run.file.open("rb"), as_attachment=True, filename=domain.file_name(run), content_type=kind)
 
 
 def _shop(request: HttpRequest) -> Shop:
