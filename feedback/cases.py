@@ -156,7 +156,8 @@ def reply(case: FollowUp, text: str, *, by: User, now: datetime | None = None) -
         f"{shop.display_name}: about your order #{case.response.invitation.order.display_number}",
         text.strip(),
         to=[customer.email],
-        reply_to=[agent_email] if agent_email else None,
+        # The customer's answer reaches the agent, else the shop's support mailbox.
+        reply_to=[address] if (address := agent_email or shop.support_email) else None,
     )
     with transaction.atomic():
         note = add_note(case, text, by=by, kind=CaseNote.Kind.REPLY)

@@ -101,7 +101,10 @@ class ShopAdmin(ShopScopedAdmin):
     list_display = ["name", "slug", "timezone", "default_language", "created_at"]
     prepopulated_fields = {"slug": ["name"]}
     fieldsets = [
-        (None, {"fields": ["name", "slug", "brand_name", "brand_color", "timezone", "default_language"]}),
+        (
+            None,
+            {"fields": ["name", "slug", "brand_name", "brand_color", "support_email", "timezone", "default_language"]},
+        ),
         (
             "Sending",
             {"fields": [("send_from_hour", "send_until_hour"), "throttle_days", "sms_enabled", "phone_region"]},

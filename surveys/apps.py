@@ -8,6 +8,7 @@ class SurveysConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from surveys import checks  # noqa: F401 - registers the system checks
         from surveys.suppressions import on_provider_tracking
 
         # Bounces, complaints and unsubscribes reported by the email provider's webhook.

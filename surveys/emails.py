@@ -89,6 +89,7 @@ def build_invitation_email(
         text,
         from_email=_from_address(shop.display_name),
         to=[customer.email],
+        reply_to=[shop.support_email] if shop.support_email else None,
         connection=connection,
         headers={
             **_message_id(invitation, reminder=reminder),

@@ -39,6 +39,13 @@ class Shop(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     # What customers see in emails and on the answer page, if it differs from `name`.
     brand_name = models.CharField(max_length=200, blank=True)
+    # Survey emails come from the installation's sending address (DEFAULT_FROM_EMAIL), which is
+    # often no mailbox anyone reads: a customer who answers the email reaches the shop here.
+    support_email = models.EmailField(
+        "support email",
+        blank=True,
+        help_text="Where customers' replies to survey emails go (their Reply-To), such as support@yourshop.com.",
+    )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     phone_region = models.CharField(
         max_length=2,
