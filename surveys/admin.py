@@ -1,4 +1,3 @@
-import io
 from typing import Any
 
 from django import forms
@@ -9,13 +8,14 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from config.searches import SearchOutsideUrls
-from surveys import privacy
+from surveys import import_mapping, privacy
 from surveys.csv_import import COLUMNS, MAX_ROWS, REQUIRED_COLUMNS, CsvFileError, import_orders
 from surveys.domain import cancel_scheduled, create_api_key
 from surveys.models import (
@@ -26,6 +26,7 @@ from surveys.models import (
     Invitation,
     Membership,
     Order,
+    PendingImport,
     Question,
     Shop,
     Suppression,
@@ -306,6 +307,30 @@ class ImportOrdersForm(forms.Form):
         self.fields["shop"].queryset = shops_of(user)  # type: ignore[attr-defined]
 
 
+class ColumnMappingForm(forms.Form):
+    """One choice per column of an uploaded file: the field it holds, or nothing."""
+
+    CHOICES = [("", "— leave out —"), *import_mapping.FIELD_LABELS.items()]
+
+    def __init__(self, header: list[str], *args: Any, initial: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header = header
+        for index, name in enumerate(header):
+            self.fields[f"column_{index}"] = forms.ChoiceField(
+                label=name or f"column {index + 1}",
+                choices=self.CHOICES,
+                required=False,
+                initial=(initial or {}).get(name, ""),
+            )
+
+    def mapping(self) -> dict[str, str]:
+        return {
+            name: self.cleaned_data[f"column_{index}"]
+            for index, name in enumerate(self.header)
+            if self.cleaned_data[f"column_{index}"]
+        }
+
+
 @admin.register(Order)
 class OrderAdmin(ShopScopedAdmin):
     list_display = [
@@ -320,9 +345,12 @@ class OrderAdmin(ShopScopedAdmin):
 
     def get_urls(self) -> list[Any]:
         import_url = path("import/", self.admin_site.admin_view(self.import_view), name="surveys_order_import")
-        return [import_url, *super().get_urls()]
+        map_url = path(
+            "import/<int:pending_id>/map/", self.admin_site.admin_view(self.map_view), name="surveys_order_import_map"
+        )
+        return [import_url, map_url, *super().get_urls()]
 
-    def import_view(self, request: HttpRequest) -> TemplateResponse:
+    def import_view(self, request: HttpRequest) -> HttpResponse:
         """Import past orders from an uploaded CSV into one of the user's shops, and show the report."""
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -330,27 +358,82 @@ class OrderAdmin(ShopScopedAdmin):
         if request.method == "POST":
             form = ImportOrdersForm(request.POST, request.FILES, user=request.user)
             if form.is_valid():
-                # utf-8-sig drops the byte-order mark Excel writes; newline="" lets csv see quoted line breaks.
-                rows = io.TextIOWrapper(form.cleaned_data["file"], encoding="utf-8-sig", newline="")
+                shop, upload = form.cleaned_data["shop"], form.cleaned_data["file"]
+                schedule = form.cleaned_data["schedule_surveys"]
                 try:
-                    report = import_orders(
-                        form.cleaned_data["shop"], rows, schedule_surveys=form.cleaned_data["schedule_surveys"]
-                    )
+                    text = import_mapping.decode(upload.read())
+                    header, _ = import_mapping.first_rows(text, 0)
+                    if import_mapping.needs_mapping(header):
+                        # Another store's export: its columns are mapped first (map_view).
+                        pending = PendingImport.objects.create(
+                            shop=shop,
+                            uploaded_by=request.user,  # type: ignore[misc]  # admin_view: signed in
+                            file_name=upload.name[:200],
+                            text=text,
+                            schedule_surveys=schedule,
+                        )
+                        return redirect("admin:surveys_order_import_map", pending_id=pending.pk)
+                    report = import_orders(shop, import_mapping.rows_of(text), schedule_surveys=schedule)
                 except CsvFileError as error:
                     form.add_error("file", f"{error.message}; nothing was imported")
         else:
             form = ImportOrdersForm(user=request.user)
-        context = {
+        context = {**self._import_context(request, form), "report": report}
+        return TemplateResponse(request, "admin/surveys/order/import.html", context)
+
+    def _import_context(self, request: HttpRequest, form: forms.Form) -> dict[str, Any]:
+        return {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": "Import orders from CSV",
             "form": form,
-            "report": report,
+            "report": None,
             "columns": COLUMNS,
             "required_columns": REQUIRED_COLUMNS,
             "max_rows": f"{MAX_ROWS:,}",
         }
-        return TemplateResponse(request, "admin/surveys/order/import.html", context)
+
+    def map_view(self, request: HttpRequest, pending_id: int) -> HttpResponse:
+        """Map the columns of an uploaded export, preview what would be stored, and import it."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        pending = get_object_or_404(
+            PendingImport.objects.select_related("shop"), pk=pending_id, shop__in=shops_of(request.user)
+        )
+        header, sample = import_mapping.first_rows(pending.text)
+        preview = None
+        if request.method == "POST":
+            form = ColumnMappingForm(header, request.POST)
+            if form.is_valid():
+                mapping = form.mapping()
+                try:
+                    if request.POST.get("action") == "import":
+                        report = import_mapping.run(pending, mapping)
+                        context = {
+                            **self._import_context(request, ImportOrdersForm(user=request.user)),
+                            "report": report,
+                        }
+                        return TemplateResponse(request, "admin/surveys/order/import.html", context)
+                    preview = import_mapping.preview(
+                        pending.shop, pending.text, mapping, schedule_surveys=pending.schedule_surveys
+                    )
+                except CsvFileError as error:
+                    form.add_error(None, f"{error.message}; nothing was imported")
+        else:
+            form = ColumnMappingForm(header, initial=import_mapping.suggested(pending.shop, header))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Map the columns of {pending.file_name}",
+            "pending": pending,
+            "form": form,
+            "columns": [
+                (form[f"column_{index}"], name, [row[index] if index < len(row) else "" for row in sample])
+                for index, name in enumerate(header)
+            ],
+            "preview": preview,
+        }
+        return TemplateResponse(request, "admin/surveys/order/map.html", context)
 
 
 class OptionsField(forms.CharField):

@@ -1,9 +1,15 @@
 """Import a shop's past orders from the CSV its store exported.
 
+Three layouts are read: Bazgasht's own columns (below); Shopify's order export as Shopify
+documents it, recognised by its header; and any other file through a column mapping (each of
+its columns holds one of Bazgasht's fields, or nothing), made in the admin and remembered.
+
 One row per order line; rows sharing an `external_id` are one order, consecutive
-or not. Order-level cells may be left blank on an order's later rows (Shopify's
+or not (in Shopify's export, rows sharing a `Name`, as its `Id` is on the first row only).
+Order-level cells may be left blank on an order's later rows (Shopify's
 export does that); a value given there must agree with the order's first one.
 Times without a UTC offset, and plain dates, are read in the shop's time zone.
+A file that cannot give what a survey needs, an email or a phone column, is refused.
 
 The whole file is read and checked before anything is stored, so a file-level
 problem (a wrong header, too many rows, not UTF-8) stores nothing. Each order is
@@ -40,9 +46,11 @@ ORDER_COLUMNS = (
     "email",
     "phone",
     "name",
+    "country",
     "language",
     "consent",
     "consent_at",
+    "financial_status",
     "total",
     "currency",
     "placed_at",
@@ -53,6 +61,39 @@ ORDER_COLUMNS = (
 LINE_COLUMNS = ("sku", "product_name", "quantity", "unit_price")
 COLUMNS = ("external_id", *ORDER_COLUMNS, *LINE_COLUMNS)
 REQUIRED_COLUMNS = ("external_id", "total", "currency", "placed_at")
+# What a survey needs: a way to reach the customer. A file with neither column is refused.
+CONTACT_COLUMNS = ("email", "phone")
+# A store's payment states of an order that is not (or no longer) a purchase: stored, not surveyed.
+UNPAID_STATUSES = frozenset({"pending", "authorized", "expired", "voided", "refunded", "unpaid", "failed"})
+
+# Shopify's order export (Shopify Help Center, "Exporting orders"): its columns that Bazgasht
+# reads, by lower-case name. `Name` (#1001) is on every row of an order and is the number the
+# customer knows; `Id` is on the first row only. Where two columns give one field, the first
+# one filled wins (Phone, else Billing Phone; Billing Name, else Shipping Name).
+SHOPIFY_EXPORT = {
+    "name": "number",
+    "id": "external_id",
+    "email": "email",
+    "phone": "phone",
+    "billing phone": "phone",
+    "shipping phone": "phone",
+    "billing name": "name",
+    "shipping name": "name",
+    "billing country": "country",
+    "shipping country": "country",
+    "accepts marketing": "consent",
+    "financial status": "financial_status",
+    "currency": "currency",
+    "total": "total",
+    "created at": "placed_at",
+    "fulfilled at": "fulfilled_at",
+    "cancelled at": "cancelled_at",
+    "lineitem quantity": "quantity",
+    "lineitem name": "product_name",
+    "lineitem price": "unit_price",
+    "lineitem sku": "sku",
+}
+SHOPIFY_SIGNATURE = frozenset({"name", "financial status", "created at", "lineitem name", "total"})
 # Required on the order, which is not the same as on every row: see the module docstring.
 REQUIRED_ORDER_FIELDS = ("total", "currency", "placed_at")
 TIME_COLUMNS = ("placed_at", "fulfilled_at", "delivered_at", "cancelled_at", "consent_at")
@@ -67,6 +108,52 @@ _MAX_AMOUNT = Decimal("1e12")  # Order.total has 14 digits, 2 of them after the 
 
 class CsvFileError(DomainError):
     """The file as a whole cannot be imported; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which of Bazgasht's fields each column of a file holds (None: left out), and which of
+    them makes rows one order."""
+
+    name: str
+    fields: tuple[str | None, ...]
+    group_by: str = "external_id"
+
+    def holds(self, name: str) -> bool:
+        return name in self.fields
+
+
+def layout_for(header: list[str], mapping: dict[str, str] | None = None) -> Layout:
+    """The layout of a file with this header: by `mapping` (column → field, as made in the
+    admin), Shopify's order export, or Bazgasht's own columns. CsvFileError says what is wrong."""
+    names = [name.strip() for name in header]
+    lower = [name.lower() for name in names]
+    if mapping is not None:
+        fields = tuple(mapping.get(name) or None for name in names)
+        unknown = sorted({field for field in fields if field and field not in COLUMNS})
+        if unknown:
+            raise CsvFileError(f"the mapping names unknown field(s): {', '.join(unknown)}")
+        layout = Layout("your column mapping", fields, "external_id" if "external_id" in fields else "number")
+    elif set(lower) >= SHOPIFY_SIGNATURE:
+        layout = Layout("Shopify order export", tuple(SHOPIFY_EXPORT.get(name) for name in lower), "number")
+    else:
+        layout = Layout("Bazgasht columns", tuple(_check_header(lower)))
+    _check_layout(layout)
+    return layout
+
+
+def _check_layout(layout: Layout) -> None:
+    if layout.group_by == "number" and not layout.holds("number"):
+        raise CsvFileError("no column holds the order's external_id or number: map one of them")
+    missing = [name for name in REQUIRED_ORDER_FIELDS if not layout.holds(name)]
+    if missing:
+        raise CsvFileError(f"no column holds the order's {', '.join(missing)}: map a column to each")
+    if not any(layout.holds(name) for name in CONTACT_COLUMNS):
+        raise CsvFileError(
+            "the file has no email or phone column, so nobody could be asked about these orders. "
+            "Export the orders with the customer's email or phone (in WooCommerce, not the Analytics "
+            "export, which leaves them out), or map the column that holds them."
+        )
 
 
 @dataclass(frozen=True)
@@ -85,6 +172,8 @@ class ImportReport:
     created: int = 0
     duplicates: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+
+    layout: str = "Bazgasht columns"
 
     @property
     def rejected(self) -> int:
@@ -112,7 +201,7 @@ class ImportReport:
 @dataclass
 class _Row:
     line: int
-    external_id: str
+    key: str  # What makes rows one order: the external_id, or in Shopify's export the Name.
     order: dict[str, Any]  # The order-level cells given on this row, parsed.
     given: set[str]  # The cells not blank on this row, parsed or not.
     item: OrderLineDetails | None
@@ -121,7 +210,7 @@ class _Row:
 
 @dataclass
 class _PendingOrder:
-    external_id: str
+    key: str
     lines: list[int]
     fields: dict[str, Any]
     field_lines: dict[str, int]  # Where each order-level value was first given.
@@ -136,39 +225,56 @@ def import_orders(
     *,
     schedule_surveys: bool = False,
     source: str = Order.Source.CSV,
+    mapping: dict[str, str] | None = None,
 ) -> ImportReport:
     """Store the orders of a CSV export (text lines, header first) and report on each.
 
     Historical orders are stored without surveys unless `schedule_surveys` is set
     (even then, only orders recent enough for a survey still to be open get one).
     An order already stored is counted as a duplicate and left unchanged.
+    An order whose payment state is not a purchase (UNPAID_STATUSES) is stored and not surveyed.
+    `mapping` (column name → field) reads a file in any other layout (see layout_for).
     Raises CsvFileError, storing nothing, when the file cannot be read as a whole.
     Side effects: creates customers, orders, their lines and any invitations.
     """
-    pending, rejections = _read(shop, rows)
-    report = ImportReport(rejections=rejections)
+    layout, pending, rejections = _read(shop, rows, mapping)
+    report = ImportReport(rejections=rejections, layout=layout.name)
     ready = []
     for order in pending.values():
         missing = [f"{name}: required" for name in REQUIRED_ORDER_FIELDS if name not in order.given]
         if order.errors or missing:
             where = _lines_label(order.lines)
             reasons = (*order.errors, *(f"{where}: {problem}" for problem in missing))
-            report.rejections.append(Rejection(tuple(order.lines), order.external_id, reasons))
+            report.rejections.append(Rejection(tuple(order.lines), _external_id(order), reasons))
         else:
             ready.append(order)
-    for start in range(0, len(ready), BATCH_SIZE):
-        batch = ready[start : start + BATCH_SIZE]
-        results = _store(shop, [_new_order(order) for order in batch], source=source, schedule=schedule_surveys)
-        for order, result in zip(batch, results, strict=True):
-            if result.order is None:
-                reason = f"{_lines_label(order.lines)}: {result.error}"
-                report.rejections.append(Rejection(tuple(order.lines), order.external_id, (reason,)))
-            elif result.created:
-                report.created += 1
-            else:
-                report.duplicates += 1
+    for paid in (True, False):
+        chosen = [order for order in ready if _is_paid(order) == paid]
+        for start in range(0, len(chosen), BATCH_SIZE):
+            _store_batch(shop, chosen[start : start + BATCH_SIZE], report, source, schedule_surveys and paid)
     report.rejections.sort(key=lambda rejection: rejection.lines)
     return report
+
+
+def _is_paid(order: _PendingOrder) -> bool:
+    return str(order.fields.get("financial_status", "")) not in UNPAID_STATUSES
+
+
+def _external_id(order: _PendingOrder) -> str:
+    # Shopify's export without its Id column: the order is known by its number.
+    return str(order.fields.get("external_id") or order.fields.get("number") or order.key)
+
+
+def _store_batch(shop: Shop, batch: list[_PendingOrder], report: ImportReport, source: str, schedule: bool) -> None:
+    results = _store(shop, [_new_order(order) for order in batch], source=source, schedule=schedule)
+    for order, result in zip(batch, results, strict=True):
+        if result.order is None:
+            reason = f"{_lines_label(order.lines)}: {result.error}"
+            report.rejections.append(Rejection(tuple(order.lines), _external_id(order), (reason,)))
+        elif result.created:
+            report.created += 1
+        else:
+            report.duplicates += 1
 
 
 def _store(shop: Shop, new_orders: list[NewOrder], *, source: str, schedule: bool) -> list[Recorded]:
@@ -190,11 +296,12 @@ def _store(shop: Shop, new_orders: list[NewOrder], *, source: str, schedule: boo
 def _new_order(order: _PendingOrder) -> NewOrder:
     fields = order.fields
     return NewOrder(
-        external_id=order.external_id,
+        external_id=_external_id(order),
         customer=CustomerDetails(
             email=fields.get("email", ""),
             phone=fields.get("phone", ""),
             name=fields.get("name", ""),
+            country=fields.get("country", ""),
             language=fields.get("language", ""),
             consent=fields.get("consent", ""),
             consent_at=fields.get("consent_at"),
@@ -210,7 +317,9 @@ def _new_order(order: _PendingOrder) -> NewOrder:
     )
 
 
-def _read(shop: Shop, rows: Iterable[str]) -> tuple[dict[str, _PendingOrder], list[Rejection]]:
+def _read(
+    shop: Shop, rows: Iterable[str], mapping: dict[str, str] | None
+) -> tuple[Layout, dict[str, _PendingOrder], list[Rejection]]:
     """Parse and group the whole file; the parsed orders are the only copy kept in memory."""
     lines = iter(rows)
     try:
@@ -219,7 +328,7 @@ def _read(shop: Shop, rows: Iterable[str]) -> tuple[dict[str, _PendingOrder], li
             raise CsvFileError("the first line is empty; it must name the columns")
         delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
         reader = csv.reader(itertools.chain([header_line], lines), delimiter=delimiter)
-        columns = _check_header(next(reader))
+        layout = layout_for(next(reader), mapping)
         parsers = _cell_parsers(shop)
         pending: dict[str, _PendingOrder] = {}
         rejections: list[Rejection] = []
@@ -232,8 +341,8 @@ def _read(shop: Shop, rows: Iterable[str]) -> tuple[dict[str, _PendingOrder], li
                     raise CsvFileError(
                         f"the file has more than {MAX_ROWS:,} rows; split it into smaller files and import each"
                     )
-                row = _parse_row(parsers, columns, line, values)
-                if row.external_id:
+                row = _parse_row(parsers, layout, line, values)
+                if row.key:
                     _add(pending, row)
                 else:
                     rejections.append(Rejection((row.line,), "", tuple(row.errors)))
@@ -242,7 +351,7 @@ def _read(shop: Shop, rows: Iterable[str]) -> tuple[dict[str, _PendingOrder], li
         raise CsvFileError("the file is not UTF-8 text; in Excel, save it as “CSV UTF-8 (comma delimited)”") from error
     except csv.Error as error:
         raise CsvFileError(f"the file is not readable CSV: {error}") from error
-    return pending, rejections
+    return layout, pending, rejections
 
 
 def _check_header(header: list[str]) -> list[str]:
@@ -258,25 +367,32 @@ def _check_header(header: list[str]) -> list[str]:
     if missing:
         problems.append(f"missing required column(s): {', '.join(missing)}")
     if problems:
-        raise CsvFileError(f"the header (line 1) is wrong: {'; '.join(problems)}. Known columns: {', '.join(COLUMNS)}")
+        raise CsvFileError(
+            f"the header (line 1) is wrong: {'; '.join(problems)}. Known columns: {', '.join(COLUMNS)}. "
+            "Shopify's order export is read as it is; another store's file can be imported by mapping "
+            "its columns in the admin (Orders → Import orders)."
+        )
     return columns
 
 
-def _parse_row(parsers: dict[str, Callable[[str], Any]], columns: list[str], line: int, values: list[str]) -> _Row:
-    if len(values) != len(columns):
-        external_id = dict(zip(columns, values, strict=False)).get("external_id", "").strip()
-        error = f"line {line}: {len(values)} values, but the header names {len(columns)} columns"
+def _parse_row(parsers: dict[str, Callable[[str], Any]], layout: Layout, line: int, values: list[str]) -> _Row:
+    if len(values) != len(layout.fields):
+        keys = [value.strip() for name, value in zip(layout.fields, values, strict=False) if name == layout.group_by]
+        error = f"line {line}: {len(values)} values, but the header names {len(layout.fields)} columns"
         # Which cell is which cannot be told, so none is reported missing on top of this.
-        return _Row(line, external_id, {}, set(columns), None, [error])
-    cells = {name: value.strip() for name, value in zip(columns, values, strict=True)}
+        return _Row(line, next(filter(None, keys), ""), {}, {name for name in layout.fields if name}, None, [error])
+    cells: dict[str, str] = {}
+    for name, value in zip(layout.fields, values, strict=True):
+        if name and value.strip() and not cells.get(name):  # two columns for one field: the first filled
+            cells[name] = value.strip()
+    key = cells.get(layout.group_by, "")
     parsed: dict[str, Any] = {}
-    errors = [] if cells["external_id"] else [f"line {line}: external_id: required"]
+    errors = [] if key else [f"line {line}: {layout.group_by}: required"]
     for name, cell in cells.items():
-        if cell:
-            try:
-                parsed[name] = parsers[name](cell)
-            except ValueError as error:
-                errors.append(f"line {line}: {name}: {error}")
+        try:
+            parsed[name] = parsers[name](cell)
+        except ValueError as error:
+            errors.append(f"line {line}: {name}: {error}")
     item = None
     if any(cells.get(name) for name in LINE_COLUMNS):
         item = OrderLineDetails(
@@ -285,21 +401,23 @@ def _parse_row(parsers: dict[str, Callable[[str], Any]], columns: list[str], lin
             quantity=parsed.get("quantity", 1),
             unit_price=parsed.get("unit_price"),
         )
-    order = {name: parsed[name] for name in ORDER_COLUMNS if name in parsed}
-    given = {name for name, cell in cells.items() if cell}
-    return _Row(line, cells["external_id"], order, given, item, errors)
+    order = {name: parsed[name] for name in ("external_id", *ORDER_COLUMNS) if name in parsed}
+    return _Row(line, key, order, set(cells), item, errors)
 
 
 def _cell_parsers(shop: Shop) -> dict[str, Callable[[str], Any]]:
     in_shop_time = partial(_time, tz=shop.tz)
     return {
         "external_id": partial(_text, max_length=100),
-        "number": partial(_text, max_length=100),
+        # Shopify's "#1001": the customer knows it as 1001 (as the webhooks store it).
+        "number": lambda value: _text(value.removeprefix("#"), max_length=100),
         "email": _email,
         "phone": _phone,
         "name": partial(_text, max_length=200),
+        "country": _country,
         "language": _language,
         "consent": parse_consent,
+        "financial_status": lambda value: _text(value.lower().replace(" ", "_"), max_length=40),
         "total": _amount,
         "currency": _currency,
         **dict.fromkeys(TIME_COLUMNS, in_shop_time),
@@ -311,10 +429,10 @@ def _cell_parsers(shop: Shop) -> dict[str, Callable[[str], Any]]:
 
 
 def _add(pending: dict[str, _PendingOrder], row: _Row) -> None:
-    order = pending.get(row.external_id)
+    order = pending.get(row.key)
     if order is None:
-        pending[row.external_id] = _PendingOrder(
-            external_id=row.external_id,
+        pending[row.key] = _PendingOrder(
+            key=row.key,
             lines=[row.line],
             fields=dict(row.order),
             field_lines=dict.fromkeys(row.order, row.line),
@@ -373,6 +491,12 @@ def _phone(value: str) -> str:
     return value
 
 
+def _country(value: str) -> str:
+    # Only for reading phone numbers without a country code: a code ("IR"); a country's name
+    # ("Iran") is not guessed at and not an error either.
+    return value.upper() if len(value) == 2 and value.isascii() and value.isalpha() else ""
+
+
 def _language(value: str) -> str:
     language = value.lower()
     if language not in Language.values:
@@ -409,12 +533,22 @@ def _quantity(value: str) -> int:
 
 def _time(value: str, *, tz: tzinfo) -> datetime:
     """ISO 8601; without an offset (or a plain date, read as midnight) it is shop time."""
+    text = value.translate(_DIGITS)
+    moment: datetime | None
     try:
-        moment = datetime.fromisoformat(value.translate(_DIGITS))
+        moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(
-            f"{value!r} is not a date or time (write it like 2026-10-21T14:30:00+03:30 or 2026-10-21)"
-        ) from None
+        moment = _shopify_time(text)
+    if moment is None:
+        raise ValueError(f"{value!r} is not a date or time (write it like 2026-10-21T14:30:00+03:30 or 2026-10-21)")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, tz)
     return moment
+
+
+def _shopify_time(text: str) -> datetime | None:
+    """Shopify's export writes "2026-10-21 14:30:00 +0330" (a space before the offset)."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S %z")
+    except ValueError:
+        return None

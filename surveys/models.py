@@ -661,3 +661,40 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.delivery_id}"
+
+
+class PendingImport(models.Model):
+    """An uploaded order file waiting for its columns to be mapped (admin → Orders → Import).
+
+    Kept in the database, not on a web server's disk, as the next step may reach another web
+    process; deleted once imported, and after a day (surveys.tasks.start_retention).
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="pending_imports")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    file_name = models.CharField(max_length=200)
+    text = models.TextField()
+    schedule_surveys = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ColumnMapping(models.Model):
+    """How a shop's own export is read: the field each of its columns holds, remembered for the
+    next file with the same columns."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="column_mappings")
+    header_key = models.CharField(max_length=64, help_text="SHA-256 of the file's column names, in order.")
+    header = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, help_text="Column name → field; a column left out is not named.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "header_key"], name="column_mapping_one_per_header_per_shop")
+        ]
+
+    def __str__(self) -> str:
+        return f"{len(self.mapping)} of {len(self.header)} columns"

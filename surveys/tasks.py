@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from surveys import domain, privacy
+from surveys import domain, import_mapping, privacy
 from surveys.models import Shop
 
 BATCH = 500
@@ -20,7 +20,9 @@ def send_due_invitations() -> int:
 
 @shared_task(name="surveys.tasks.start_retention")
 def start_retention() -> int:
-    """Daily: one retention task per shop that keeps answers and customers for a limited time."""
+    """Daily: one retention task per shop that keeps answers and customers for a limited time;
+    order files uploaded and never mapped are deleted too."""
+    import_mapping.forget_stale_uploads()
     shop_ids = list(Shop.objects.filter(retention_months__gt=0).values_list("pk", flat=True))
     for shop_id in shop_ids:
         apply_retention.delay(shop_id=shop_id)

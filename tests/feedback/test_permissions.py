@@ -7,7 +7,7 @@ from anymail.exceptions import AnymailNotSupportedWarning
 from django.contrib.auth.models import User
 
 from feedback.flagging import flag_response
-from surveys.models import Membership
+from surveys.models import Membership, PendingImport
 from tests.factories import ResponseFactory, ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -204,7 +204,11 @@ MODELS = {
 }
 # A model's own extra admin pages, by route below the model's.
 MODEL_EXTRAS = {
-    "surveys.order": {"import/": ("get", by_role(agent=200, manager=200, admin_a=200, admin_b=200))},
+    "surveys.order": {
+        "import/": ("get", by_role(agent=200, manager=200, admin_a=200, admin_b=200)),
+        # Shop A's upload waiting for its column mapping: shop A's people only.
+        "import/<int:pending_id>/map/": ("get", by_role(agent=200, manager=200, admin_a=200, admin_b=404)),
+    },
     "auth.user": {"<id>/password/": ("get", staff(403))},
 }
 # Admin pages that differ from what their model's class implies, and why.
@@ -295,7 +299,17 @@ def world(db):
     report.file.save("report.pdf", ContentFile(b"%PDF-1.4 a report"))
     LoginFailure.objects.create(username="someone", ip="192.0.2.1", at=case.created_at)
     TwoFactorDevice.objects.create(user=users["admin A"], secret="JBSWY3DPEHPK3PXP")
-    return {"case": case, "shop_a": shop_a, "shop_b": shop_b, "users": users, "report": report}
+    pending = PendingImport.objects.create(
+        shop=shop_a, file_name="orders.csv", text="Order ID,Kunden-Email\n1,a@x.ir\n"
+    )
+    return {
+        "pending_import": pending,
+        "case": case,
+        "shop_a": shop_a,
+        "shop_b": shop_b,
+        "users": users,
+        "report": report,
+    }
 
 
 STAFF_APPS = ["surveys", "feedback", "sentiment", "reports"]
@@ -375,7 +389,9 @@ def plan(world):
             obj = admin_object(label, world["shop_a"])
             if rest in MODEL_EXTRAS.get(label, {}):
                 method, expected = MODEL_EXTRAS[label][rest]
-                planned.append((route, method, "/" + route.replace("<id>", str(obj.pk if obj else 0)), expected))
+                path = route.replace("<id>", str(obj.pk if obj else 0))
+                path = path.replace("<int:pending_id>", str(world["pending_import"].pk))
+                planned.append((route, method, "/" + path, expected))
                 continue
             if rest not in (
                 "",

@@ -164,9 +164,9 @@ def test_import_reads_times_without_offset_in_shop_timezone(shop):
     import_orders(
         shop,
         rows(
-            "external_id,total,currency,placed_at,delivered_at",
-            "A-1,10,EUR,2024-03-01 10:00,2024-03-05",
-            "A-2,10,EUR,2024-03-01T10:00:00+01:00,2024-03-05T00:00:00Z",
+            "external_id,email,total,currency,placed_at,delivered_at",
+            "A-1,a@example.com,10,EUR,2024-03-01 10:00,2024-03-05",
+            "A-2,b@example.com,10,EUR,2024-03-01T10:00:00+01:00,2024-03-05T00:00:00Z",
         ),
     )
 
@@ -233,14 +233,18 @@ def test_import_rejects_an_order_whose_rows_disagree(shop):
         (
             "external_id,totl,currency,placed_at",
             "the header (line 1) is wrong: unknown column(s): 'totl'; missing required column(s): total. "
-            "Known columns: external_id, number, email, phone, name, language, consent, consent_at, total, currency, "
-            "placed_at, fulfilled_at, delivered_at, cancelled_at, sku, product_name, quantity, unit_price",
+            "Known columns: external_id, number, email, phone, name, country, language, consent, consent_at, "
+            "financial_status, total, currency, placed_at, fulfilled_at, delivered_at, cancelled_at, sku, "
+            "product_name, quantity, unit_price. Shopify's order export is read as it is; another store's file can "
+            "be imported by mapping its columns in the admin (Orders → Import orders).",
         ),
         (
             "external_id,total,currency,placed_at,Total",
-            "the header (line 1) is wrong: column(s) given twice: total. Known columns: external_id, number, "
-            "email, phone, name, language, consent, consent_at, total, currency, placed_at, fulfilled_at, "
-            "delivered_at, cancelled_at, sku, product_name, quantity, unit_price",
+            "the header (line 1) is wrong: column(s) given twice: total. "
+            "Known columns: external_id, number, email, phone, name, country, language, consent, consent_at, "
+            "financial_status, total, currency, placed_at, fulfilled_at, delivered_at, cancelled_at, sku, "
+            "product_name, quantity, unit_price. Shopify's order export is read as it is; another store's file can "
+            "be imported by mapping its columns in the admin (Orders → Import orders).",
         ),
     ],
 )
@@ -259,9 +263,9 @@ def test_import_refuses_an_empty_file(shop):
 
 def test_import_refuses_more_than_max_rows_and_stores_nothing(shop):
     def too_many():
-        yield "external_id,total,currency,placed_at\n"
+        yield "external_id,email,total,currency,placed_at\n"
         for number in range(MAX_ROWS + 1):
-            yield f"A-{number},10,EUR,2024-03-01T10:00:00Z\n"
+            yield f"A-{number},a@example.com,10,EUR,2024-03-01T10:00:00Z\n"
 
     with pytest.raises(CsvFileError) as raised:
         import_orders(shop, too_many())
@@ -407,15 +411,13 @@ def test_admin_import_stores_the_orders_and_shows_the_report(client, shop, staff
     assert not Invitation.objects.exists()
 
 
-def test_admin_import_shows_a_wrong_header_on_the_form(client, shop, staff_of):
+def test_admin_import_shows_a_file_it_cannot_read_on_the_form(client, shop, staff_of):
     client.force_login(staff_of(shop))
 
-    response = client.post(IMPORT_URL, {"shop": shop.pk, "file": SimpleUploadedFile("orders.csv", b"id,total\n")})
+    response = client.post(IMPORT_URL, {"shop": shop.pk, "file": SimpleUploadedFile("orders.csv", b"\xff\xfeid")})
 
     assert response.context["report"] is None
-    assert (
-        response.context["form"].errors["file"][0].startswith("the header (line 1) is wrong: unknown column(s): 'id'")
-    )
+    assert response.context["form"].errors["file"][0].startswith("the file is not UTF-8 text")
     assert not Order.objects.exists()
 
 
