@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from config.searches import SearchOutsideUrls
-from surveys import import_mapping, privacy
+from surveys import import_mapping, phones, privacy
 from surveys.csv_import import COLUMNS, MAX_ROWS, REQUIRED_COLUMNS, CsvFileError, import_orders
 from surveys.domain import cancel_scheduled, create_api_key
 from surveys.models import (
@@ -205,6 +205,15 @@ class CustomerAdmin(ShopScopedAdmin):
     inlines = [InvitationHistory]
     # Exporting and erasing a customer's data are the shop admins' to do (a data request).
     actions = ["export_data", "erase"]
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> tuple[Any, bool]:
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        # Phones are stored in E.164: "0912 123 4567" finds +989121234567, read in each of the user's shops' regions.
+        regions = {phones.region_of(shop) for shop in shops_of(request.user)}
+        numbers = {phones.normal_or_as_typed(search_term, region) for region in regions} - {search_term.strip()}
+        if search_term.strip() and numbers:
+            found = found | queryset.filter(phone__in=numbers)
+        return found, duplicates
 
     def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
         if "consent" in form.changed_data:

@@ -222,6 +222,19 @@ def test_the_admin_stores_the_normal_form_and_refuses_what_is_not_a_number(clien
     assert customer.phone == NUMBER
 
 
+def test_staff_find_a_customer_by_any_spelling_of_the_number(client, staff_of):
+    shop = sms_shop()
+    CustomerFactory(shop=shop, email="roya@example.com", phone=NUMBER)
+    CustomerFactory(shop=shop, email="kaveh@example.com", phone="+989351112233")
+    client.force_login(staff_of(shop))
+
+    sent = client.post("/admin/surveys/customer/", {"_search": "1", "q": "۰۹۱۲ ۱۲۳ ۴۵۶۷"})
+    page = client.get(sent["Location"]).content.decode()
+
+    assert "roya@example.com" in page
+    assert "kaveh@example.com" not in page
+
+
 # --- Numbers stored before: migration surveys 0014 ---------------------------------------------
 
 
