@@ -321,16 +321,27 @@ class ColumnMappingForm(forms.Form):
 
     CHOICES = [("", "— leave out —"), *import_mapping.FIELD_LABELS.items()]
 
-    def __init__(self, header: list[str], *args: Any, initial: dict[str, str] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, header: list[str], data: Any = None, *, initial: dict[str, str] | None = None) -> None:
+        super().__init__(data, initial=initial)
         self.header = header
+        self.fields["currency"] = forms.CharField(
+            label="Currency of every order",
+            required=False,
+            max_length=3,
+            help_text="If no column holds the currency (IRR, EUR…), the one all these orders are in.",
+        )
         for index, name in enumerate(header):
             self.fields[f"column_{index}"] = forms.ChoiceField(
                 label=name or f"column {index + 1}",
                 choices=self.CHOICES,
                 required=False,
-                initial=(initial or {}).get(name, ""),
             )
+
+    def clean_currency(self) -> str:
+        currency = str(self.cleaned_data.get("currency", "")).strip().upper()
+        if currency and not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+            raise forms.ValidationError("a 3-letter currency code such as IRR or EUR")
+        return currency
 
     def mapping(self) -> dict[str, str]:
         return {
@@ -414,22 +425,28 @@ class OrderAdmin(ShopScopedAdmin):
         if request.method == "POST":
             form = ColumnMappingForm(header, request.POST)
             if form.is_valid():
-                mapping = form.mapping()
+                mapping, currency = form.mapping(), form.cleaned_data["currency"]
                 try:
                     if request.POST.get("action") == "import":
-                        report = import_mapping.run(pending, mapping)
+                        report = import_mapping.run(pending, mapping, currency=currency)
                         context = {
                             **self._import_context(request, ImportOrdersForm(user=request.user)),
                             "report": report,
                         }
                         return TemplateResponse(request, "admin/surveys/order/import.html", context)
                     preview = import_mapping.preview(
-                        pending.shop, pending.text, mapping, schedule_surveys=pending.schedule_surveys
+                        pending.shop,
+                        pending.text,
+                        mapping,
+                        currency=currency,
+                        schedule_surveys=pending.schedule_surveys,
                     )
                 except CsvFileError as error:
                     form.add_error(None, f"{error.message}; nothing was imported")
         else:
-            form = ColumnMappingForm(header, initial=import_mapping.suggested(pending.shop, header))
+            mapping, currency = import_mapping.suggested(pending.shop, header)
+            initial = {f"column_{index}": mapping.get(name, "") for index, name in enumerate(header)}
+            form = ColumnMappingForm(header, initial={**initial, "currency": currency})
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -118,14 +118,17 @@ class Layout:
     name: str
     fields: tuple[str | None, ...]
     group_by: str = "external_id"
+    # The currency of every order, for a file that has no currency column (a mapping may say).
+    currency: str = ""
 
     def holds(self, name: str) -> bool:
-        return name in self.fields
+        return name in self.fields or (name == "currency" and bool(self.currency))
 
 
-def layout_for(header: list[str], mapping: dict[str, str] | None = None) -> Layout:
+def layout_for(header: list[str], mapping: dict[str, str] | None = None, *, currency: str = "") -> Layout:
     """The layout of a file with this header: by `mapping` (column → field, as made in the
-    admin), Shopify's order export, or Bazgasht's own columns. CsvFileError says what is wrong."""
+    admin, with `currency` for every order if no column holds it), Shopify's order export, or
+    Bazgasht's own columns. CsvFileError says what is wrong."""
     names = [name.strip() for name in header]
     lower = [name.lower() for name in names]
     if mapping is not None:
@@ -133,7 +136,10 @@ def layout_for(header: list[str], mapping: dict[str, str] | None = None) -> Layo
         unknown = sorted({field for field in fields if field and field not in COLUMNS})
         if unknown:
             raise CsvFileError(f"the mapping names unknown field(s): {', '.join(unknown)}")
-        layout = Layout("your column mapping", fields, "external_id" if "external_id" in fields else "number")
+        if currency and not _CURRENCY.match(currency):
+            raise CsvFileError(f"{currency!r} is not a 3-letter currency code such as EUR or IRR")
+        group_by = "external_id" if "external_id" in fields else "number"
+        layout = Layout("your column mapping", fields, group_by, currency.upper())
     elif set(lower) >= SHOPIFY_SIGNATURE:
         layout = Layout("Shopify order export", tuple(SHOPIFY_EXPORT.get(name) for name in lower), "number")
     else:
@@ -147,7 +153,10 @@ def _check_layout(layout: Layout) -> None:
         raise CsvFileError("no column holds the order's external_id or number: map one of them")
     missing = [name for name in REQUIRED_ORDER_FIELDS if not layout.holds(name)]
     if missing:
-        raise CsvFileError(f"no column holds the order's {', '.join(missing)}: map a column to each")
+        raise CsvFileError(
+            f"no column holds the order's {', '.join(missing)}: map a column to each"
+            + (" (or give the currency of every order)" if missing == ["currency"] else "")
+        )
     if not any(layout.holds(name) for name in CONTACT_COLUMNS):
         raise CsvFileError(
             "the file has no email or phone column, so nobody could be asked about these orders. "
@@ -226,6 +235,7 @@ def import_orders(
     schedule_surveys: bool = False,
     source: str = Order.Source.CSV,
     mapping: dict[str, str] | None = None,
+    currency: str = "",
 ) -> ImportReport:
     """Store the orders of a CSV export (text lines, header first) and report on each.
 
@@ -233,15 +243,20 @@ def import_orders(
     (even then, only orders recent enough for a survey still to be open get one).
     An order already stored is counted as a duplicate and left unchanged.
     An order whose payment state is not a purchase (UNPAID_STATUSES) is stored and not surveyed.
-    `mapping` (column name → field) reads a file in any other layout (see layout_for).
+    `mapping` (column name → field) reads a file in any other layout, `currency` giving the
+    currency of every order where no column does (see layout_for).
     Raises CsvFileError, storing nothing, when the file cannot be read as a whole.
     Side effects: creates customers, orders, their lines and any invitations.
     """
-    layout, pending, rejections = _read(shop, rows, mapping)
+    layout, pending, rejections = _read(shop, rows, mapping, currency)
     report = ImportReport(rejections=rejections, layout=layout.name)
     ready = []
     for order in pending.values():
-        missing = [f"{name}: required" for name in REQUIRED_ORDER_FIELDS if name not in order.given]
+        missing = [
+            f"{name}: required"
+            for name in REQUIRED_ORDER_FIELDS
+            if name not in order.given and not (name == "currency" and layout.currency)
+        ]
         if order.errors or missing:
             where = _lines_label(order.lines)
             reasons = (*order.errors, *(f"{where}: {problem}" for problem in missing))
@@ -251,7 +266,8 @@ def import_orders(
     for paid in (True, False):
         chosen = [order for order in ready if _is_paid(order) == paid]
         for start in range(0, len(chosen), BATCH_SIZE):
-            _store_batch(shop, chosen[start : start + BATCH_SIZE], report, source, schedule_surveys and paid)
+            batch = chosen[start : start + BATCH_SIZE]
+            _store_batch(shop, batch, layout, report, source, schedule_surveys and paid)
     report.rejections.sort(key=lambda rejection: rejection.lines)
     return report
 
@@ -265,8 +281,10 @@ def _external_id(order: _PendingOrder) -> str:
     return str(order.fields.get("external_id") or order.fields.get("number") or order.key)
 
 
-def _store_batch(shop: Shop, batch: list[_PendingOrder], report: ImportReport, source: str, schedule: bool) -> None:
-    results = _store(shop, [_new_order(order) for order in batch], source=source, schedule=schedule)
+def _store_batch(
+    shop: Shop, batch: list[_PendingOrder], layout: Layout, report: ImportReport, source: str, schedule: bool
+) -> None:
+    results = _store(shop, [_new_order(order, layout) for order in batch], source=source, schedule=schedule)
     for order, result in zip(batch, results, strict=True):
         if result.order is None:
             reason = f"{_lines_label(order.lines)}: {result.error}"
@@ -293,7 +311,7 @@ def _store(shop: Shop, new_orders: list[NewOrder], *, source: str, schedule: boo
         return results
 
 
-def _new_order(order: _PendingOrder) -> NewOrder:
+def _new_order(order: _PendingOrder, layout: Layout) -> NewOrder:
     fields = order.fields
     return NewOrder(
         external_id=_external_id(order),
@@ -307,7 +325,7 @@ def _new_order(order: _PendingOrder) -> NewOrder:
             consent_at=fields.get("consent_at"),
         ),
         total=fields["total"],
-        currency=fields["currency"],
+        currency=fields.get("currency") or layout.currency,
         placed_at=fields["placed_at"],
         fulfilled_at=fields.get("fulfilled_at"),
         delivered_at=fields.get("delivered_at"),
@@ -318,7 +336,7 @@ def _new_order(order: _PendingOrder) -> NewOrder:
 
 
 def _read(
-    shop: Shop, rows: Iterable[str], mapping: dict[str, str] | None
+    shop: Shop, rows: Iterable[str], mapping: dict[str, str] | None, currency: str
 ) -> tuple[Layout, dict[str, _PendingOrder], list[Rejection]]:
     """Parse and group the whole file; the parsed orders are the only copy kept in memory."""
     lines = iter(rows)
@@ -328,7 +346,7 @@ def _read(
             raise CsvFileError("the first line is empty; it must name the columns")
         delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
         reader = csv.reader(itertools.chain([header_line], lines), delimiter=delimiter)
-        layout = layout_for(next(reader), mapping)
+        layout = layout_for(next(reader), mapping, currency=currency)
         parsers = _cell_parsers(shop)
         pending: dict[str, _PendingOrder] = {}
         rejections: list[Rejection] = []

@@ -101,12 +101,14 @@ def _key(header: list[str]) -> str:
     return hashlib.sha256("\x1f".join(header).encode()).hexdigest()
 
 
-def suggested(shop: Shop, header: list[str]) -> dict[str, str]:
-    """The mapping remembered for this header, else what the shop's other mappings and the
-    column names suggest."""
+def suggested(shop: Shop, header: list[str]) -> tuple[dict[str, str], str]:
+    """The mapping (and currency) remembered for this header, else what the shop's other
+    mappings and the column names suggest."""
     known = ColumnMapping.objects.filter(shop=shop, header_key=_key(header)).first()
     if known is not None:
-        return {name: field for name, field in known.mapping.items() if name in header and field in COLUMNS}
+        return {
+            name: field for name, field in known.mapping.items() if name in header and field in COLUMNS
+        }, known.currency
     learned: dict[str, str] = {}
     for mapping in ColumnMapping.objects.filter(shop=shop).order_by("updated_at").values_list("mapping", flat=True):
         learned |= mapping  # the newest wins
@@ -115,12 +117,12 @@ def suggested(shop: Shop, header: list[str]) -> dict[str, str]:
         field = learned.get(name) or _GUESSES.get(name.strip().lower())
         if field in COLUMNS:
             guesses[name] = field
-    return guesses
+    return guesses, ""
 
 
-def remember(shop: Shop, header: list[str], mapping: dict[str, str]) -> None:
+def remember(shop: Shop, header: list[str], mapping: dict[str, str], currency: str = "") -> None:
     ColumnMapping.objects.update_or_create(
-        shop=shop, header_key=_key(header), defaults={"header": header, "mapping": mapping}
+        shop=shop, header_key=_key(header), defaults={"header": header, "mapping": mapping, "currency": currency}
     )
 
 
@@ -128,25 +130,33 @@ class _Preview(Exception):
     """Raised to roll the preview's writes back."""
 
 
-def preview(shop: Shop, text: str, mapping: dict[str, str], *, schedule_surveys: bool) -> ImportReport:
+def preview(
+    shop: Shop, text: str, mapping: dict[str, str], *, currency: str = "", schedule_surveys: bool
+) -> ImportReport:
     """What importing would do, to the order: stored, already there, rejected with the reasons.
     The import runs in full and is rolled back, so the preview says what the database would."""
     report = ImportReport()
     try:
         with transaction.atomic():
-            report = import_orders(shop, rows_of(text), mapping=mapping, schedule_surveys=schedule_surveys)
+            report = import_orders(
+                shop, rows_of(text), mapping=mapping, currency=currency, schedule_surveys=schedule_surveys
+            )
             raise _Preview
     except _Preview:
         return report
 
 
-def run(pending: PendingImport, mapping: dict[str, str]) -> ImportReport:
+def run(pending: PendingImport, mapping: dict[str, str], *, currency: str = "") -> ImportReport:
     """Import the upload with this mapping, remember the mapping, and delete the upload."""
     report = import_orders(
-        pending.shop, rows_of(pending.text), mapping=mapping, schedule_surveys=pending.schedule_surveys
+        pending.shop,
+        rows_of(pending.text),
+        mapping=mapping,
+        currency=currency,
+        schedule_surveys=pending.schedule_surveys,
     )
     header, _ = first_rows(pending.text, 0)
-    remember(pending.shop, header, mapping)
+    remember(pending.shop, header, mapping, currency)
     pending.delete()
     return report
 

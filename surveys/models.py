@@ -689,6 +689,7 @@ class ColumnMapping(models.Model):
     header_key = models.CharField(max_length=64, help_text="SHA-256 of the file's column names, in order.")
     header = models.JSONField(default=list)
     mapping = models.JSONField(default=dict, help_text="Column name → field; a column left out is not named.")
+    currency = models.CharField(max_length=3, blank=True, help_text="Of every order, if no column holds it.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -112,6 +112,20 @@ def test_a_mapping_without_what_a_survey_needs_is_said_plainly(client, shop, age
     assert PendingImport.objects.exists()  # the upload waits for a better mapping
 
 
+def test_a_file_without_a_currency_column_takes_one_for_every_order(client, shop, agent):
+    upload(client, shop, FILE.replace("Order Currency", "Channel"))
+    map_url = f"{IMPORT_URL}{PendingImport.objects.get().pk}/map/"
+    without = MAPPING | {"column_4": ""}
+
+    refused = client.post(map_url, without | {"action": "preview"})
+    imported = client.post(map_url, without | {"currency": "usd", "action": "import"})
+
+    assert "or give the currency of every order" in refused.content.decode()
+    assert imported.context["report"].created == 1
+    assert Order.objects.get().currency == "USD"
+    assert ColumnMapping.objects.get().currency == "USD"
+
+
 def test_another_shops_upload_cannot_be_opened(client, shop, staff_of):
     stranger_shop = ShopFactory()
     client.force_login(staff_of(stranger_shop))
