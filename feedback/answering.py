@@ -18,9 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from config.celery import hand_over
-from feedback.models import Answer, Response
+from feedback.flagging import judge, rules_for
+from feedback.models import Answer, FollowUp, Response
 from surveys.errors import DomainError, NotFound
-from surveys.models import Invitation, Question, Suppression
+from surveys.models import Invitation, Question, Shop, Suppression
 from surveys.queries import invitations_with_token
 from surveys.suppressions import normalise_address
 
@@ -34,11 +35,13 @@ AnswerValue = int | str | list[str] | None
 
 
 class LinkClosed(DomainError):
-    """A known link that no longer opens the survey; `language` is the customer's."""
+    """A known link that no longer opens the survey; `language` is the customer's, `shop` the
+    one that asked (its page names it, wears its colours and gives its contact)."""
 
-    def __init__(self, message: str = "", *, language: str = "") -> None:
+    def __init__(self, message: str = "", *, language: str = "", shop: Shop | None = None) -> None:
         super().__init__(message)
         self.language = language
+        self.shop = shop
 
 
 class UnknownInvitation(NotFound):
@@ -151,17 +154,17 @@ def open_link(token: str, *, now: datetime | None = None) -> Link:
     if Suppression.objects.filter(
         shop_id=invitation.shop_id, channel=invitation.channel, address=address, reason__in=_UNSUBSCRIBING_REASONS
     ).exists():
-        raise Unsubscribed(language=language)
+        raise Unsubscribed(language=language, shop=invitation.shop)
     response = None
     if invitation.status == Invitation.Status.ANSWERED:
         response = Response.objects.filter(invitation=invitation).prefetch_related("answers").first()
     if response is not None:
         if now >= response.submitted_at + invitation.shop.answer_edit_window:
-            raise AnswerFinal(language=response.language)
+            raise AnswerFinal(language=response.language, shop=invitation.shop)
     elif invitation.status == Invitation.Status.EXPIRED or (
         invitation.expires_at is not None and invitation.expires_at <= now
     ):
-        raise InvitationExpired(language=language)
+        raise InvitationExpired(language=language, shop=invitation.shop)
     link = Link(invitation=invitation, questions=list(invitation.survey.questions.all()), response=response)
     if response is not None:
         link.answers = {answer.question_id: answer for answer in response.answers.all()}
@@ -351,3 +354,12 @@ def submit_answer(invitation: Invitation, *, score: int, comment: str = "", lang
     if not values:
         raise InvalidAnswer("this survey has no score question")
     return save_answers(link, values, language=language, finish=True)
+
+
+def needs_follow_up(response: Response) -> bool:
+    """Whether these answers call for the shop's support team: a case is open on them, or a
+    rule fires on them now (the comments' sentiment may still be being read; a score or a
+    warning word is enough). Such a customer is not asked for a public review."""
+    if FollowUp.objects.filter(response=response).exists():
+        return True
+    return bool(judge(response, rules_for(response.shop)).reasons)

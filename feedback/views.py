@@ -22,7 +22,7 @@ from feedback import answering
 from feedback.answering import Link
 from feedback.forms import QuestionsForm, initial_values
 from surveys.branding import brand_colours
-from surveys.localise import format_datetime, text_direction
+from surveys.localise import format_deadline, text_direction
 from surveys.models import Language
 from surveys.ratelimit import client_address, hit
 
@@ -145,11 +145,14 @@ def answer_thanks(request: HttpRequest, token: str) -> HttpResponse:
     shop = link.invitation.shop
     lead, score = link.lead, link.lead_score
     mood = lead.mood(score) if lead is not None and score is not None else "neutral"
+    # A 10 who rated the delivery 1/5 is someone to call back, not to send to a review site.
+    flagged = answering.needs_follow_up(link.response)
+    asked_to_share = mood == "happy" and not flagged
     context = {
         "mood": mood,
-        "review_url": shop.review_url if mood == "happy" else "",
-        "referral_url": shop.referral_url if mood == "happy" else "",
-        "will_contact": mood == "unhappy" and shop.follow_up_enabled,
+        "review_url": shop.review_url if asked_to_share else "",
+        "referral_url": shop.referral_url if asked_to_share else "",
+        "will_contact": (mood == "unhappy" or flagged) and shop.follow_up_enabled,
         "edit_url": _url("answer", token, language, change=1),
         "editable_until": _deadline(link, language),
     }
@@ -222,7 +225,9 @@ def _state_page(request: HttpRequest, state: answering.DomainError) -> HttpRespo
     status = 200 if isinstance(state, answering.AnswerFinal) and request.method == "GET" else state.status_code
     known = state.language if isinstance(state, answering.LinkClosed) else ""
     language = _asked_language(request) or known or _browser_language(request)
-    return _render(request, _STATE_TEMPLATES[type(state)], {}, language=language, status=status)
+    shop = state.shop if isinstance(state, answering.LinkClosed) else None
+    context = {"shop": shop, **brand_colours(shop)} if shop is not None else {}
+    return _render(request, _STATE_TEMPLATES[type(state)], context, language=language, status=status)
 
 
 def _asked_language(request: HttpRequest) -> str | None:
@@ -252,7 +257,7 @@ def _deadline(link: Link, language: str) -> str:
     until = link.editable_until
     if until is None or not link.invitation.shop.answer_edit_window:
         return ""
-    return format_datetime(until, language, tz=link.invitation.shop.tz)
+    return format_deadline(until, language, tz=link.invitation.shop.tz)
 
 
 def _url(name: str, token: str, language: str | None, **params: object) -> str:

@@ -715,7 +715,8 @@ def send_due_invitations(*, now: datetime | None = None, limit: int = 500) -> in
 
     Returns how many were claimed. Safe to run in several workers at once. Before
     sending, each is checked again: a cancelled order, a suppressed address or a
-    customer surveyed within the throttle closes it instead. When the SMTP server
+    customer surveyed within the throttle closes it instead, and one due outside the
+    shop's sending hours waits for their next opening. When the SMTP server
     cannot be reached, the claimed emails go back with a backoff and the error is
     raised for the task to log.
     """
@@ -803,6 +804,12 @@ def _check_before_sending(claimed: list[ClaimedInvitation], *, now: datetime) ->
             and invitation.survey.purpose != Survey.Purpose.RECOVERY
         ):
             _close(invitation, Invitation.Status.THROTTLED, _throttle_reason(shop, surveyed_on), now=now)
+        elif (opening := next_sending_time(shop, now)) > now:
+            # Due while the shop's sending hours were closed (a backlog after an outage, a claim
+            # taken over after its lease): it waits for the next opening rather than waking anyone.
+            Invitation.objects.filter(pk=invitation.pk).update(
+                status=Invitation.Status.SCHEDULED, claimed_at=None, send_at=opening
+            )
         else:
             # A second invitation for the same customer later in this batch is throttled by this one.
             last_sent[customer.pk] = now
@@ -917,7 +924,8 @@ def _close(invitation: Invitation, status: str, reason: str, *, now: datetime) -
 
 
 def send_due_reminders(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Send the one reminder each unopened, unanswered invitation may get.
+    """Send the one reminder each unopened, unanswered invitation may get, inside the shop's
+    sending hours (one due outside them waits for their next opening).
 
     A reminder is claimed by stamping `reminded_at` before sending, so it goes out
     at most once; one lost to a crash is not retried (better silent than twice).
@@ -935,13 +943,21 @@ def send_due_reminders(*, now: datetime | None = None, limit: int = 500) -> int:
             ).order_by("remind_at"),
             limit=limit,
         )
-        claimed = []
+        claimed, later = [], []
         for invitation in due:
+            opening = next_sending_time(invitation.shop, now)
+            if opening > now:
+                # Not at night either: the reminder waits for the shop's sending hours.
+                invitation.remind_at = opening
+                later.append(invitation)
+                continue
             token = new_token()
             invitation.reminded_at = now
             invitation.reminder_token_hash = hash_token(token)
             claimed.append(ClaimedInvitation(invitation, token))
-        Invitation.objects.bulk_update(due, ["reminded_at", "reminder_token_hash"], batch_size=500)
+        sending = [item.invitation for item in claimed]
+        Invitation.objects.bulk_update(sending, ["reminded_at", "reminder_token_hash"], batch_size=500)
+        Invitation.objects.bulk_update(later, ["remind_at"], batch_size=500)
     suppressed = suppressed_among(
         {(item.invitation.shop_id, Channel.EMAIL, item.invitation.customer.email) for item in claimed}
     )

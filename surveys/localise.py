@@ -27,3 +27,15 @@ def format_datetime(moment: datetime, language: str, *, tz: tzinfo) -> str:
         month = jdatetime.date.j_months_fa[jalali.month - 1]
         return localise_digits(f"{jalali.day} {month} {jalali.year}، ساعت {local:%H:%M}", language)
     return f"{local.day} {_ENGLISH_MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
+
+
+def format_deadline(moment: datetime, language: str, *, tz: tzinfo) -> str:
+    """format_datetime with its time zone said, for a time someone must act by: "9 Dec 2026,
+    15:20 (UTC+03:30)", or "… (به وقت UTC+۰۳:۳۰)" in Persian. A customer abroad would read
+    the shop's 15:20 as their own otherwise."""
+    offset = moment.astimezone(tz).strftime("%z")  # "+0330"
+    zone = f"UTC{offset[:3]}:{offset[3:]}"
+    if language == Language.PERSIAN:
+        # Isolated, so the right-to-left sentence keeps "UTC+03:30" in one piece and in order.
+        return f"{format_datetime(moment, language, tz=tz)} (به وقت \u2068{localise_digits(zone, language)}\u2069)"
+    return f"{format_datetime(moment, language, tz=tz)} ({zone})"

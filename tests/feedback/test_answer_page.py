@@ -23,8 +23,7 @@ def sent_invitation(**fields):
         token_hash=hash_token(token),
         sent_at=timezone.now(),
         expires_at=timezone.now() + timedelta(days=30),
-        order__external_id="A-77",
-        **fields,
+        **({"order__external_id": "A-77"} | fields),
     )
     return invitation, f"/s/{token}/"
 
@@ -457,6 +456,28 @@ def test_detractors_are_told_someone_will_get_in_touch_when_the_shop_follows_up(
     assert "reviews.example.com" not in html
 
 
+@pytest.mark.parametrize(
+    ("score", "later"),
+    [
+        ("10", {"How satisfied": "1"}),  # a promoter who rated the delivery 1 of 5
+        ("7", {"What would make it a 10": "It arrived broken."}),  # a passive with a warning word
+    ],
+)
+def test_a_flagged_customer_is_not_asked_for_a_review_and_is_told_someone_will_be_in_touch(client, link, score, later):
+    invitation, path = link
+    invitation.shop.review_url = "https://reviews.example.com/shop"
+    invitation.shop.referral_url = "https://shop.example.com/r/friend"
+    invitation.shop.save()
+    client.post(path, {nps(invitation): score})
+    client.post(f"{path}more/", {name(invitation, text): value for text, value in later.items()})
+
+    html = client.get(f"{path}thanks/").content.decode()
+
+    assert "reviews.example.com" not in html
+    assert "shop.example.com/r/friend" not in html
+    assert "will get in touch with you soon" in html
+
+
 # --- Persian -----------------------------------------------------------------------------
 
 
@@ -497,8 +518,42 @@ def test_the_persian_change_deadline_is_a_jalali_date_in_persian_digits(client):
 
     html = client.get(f"{path}thanks/").content.decode()
 
-    # 2026-11-25 13:30 in Tehran is 4 Azar 1405.
-    assert "تا ۴ آذر ۱۴۰۵، ساعت ۱۳:۳۰ می‌توانید پاسخ خود را تغییر دهید." in html
+    # 2026-11-25 13:30 in Tehran is 4 Azar 1405; the shop's time zone is said, kept in one piece.
+    assert "تا ۴ آذر ۱۴۰۵، ساعت ۱۳:۳۰ (به وقت \u2068UTC+۰۳:۳۰\u2069) می‌توانید پاسخ خود را تغییر دهید." in html
+
+
+@time_machine.travel("2026-11-23 10:00:00+00:00", tick=False)
+def test_the_change_deadline_says_the_shops_time_zone(client):
+    invitation, path = sent_invitation()
+    client.post(path, {nps(invitation): "9"})
+    client.post(f"{path}more/", {})
+
+    html = client.get(f"{path}thanks/").content.decode()
+
+    assert "You can change your answer until 25 Nov 2026, 13:30 (UTC+03:30)." in html
+
+
+@pytest.mark.parametrize("support_email", ["care@gol.example", ""])
+def test_a_closed_link_names_the_shop_and_how_to_reach_it(client, support_email):
+    invitation, path = sent_invitation()
+    shop = invitation.shop
+    shop.brand_name, shop.brand_color, shop.support_email = "Gol Shop", "#7a1f5c", support_email
+    shop.save()
+    Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.EXPIRED)
+    unsubscribed, unsubscribed_path = sent_invitation(
+        survey=invitation.survey, order__external_id="A-78", order__customer__shop=shop
+    )
+    email = unsubscribed.customer.email
+    Suppression.objects.create(shop=shop, address=email, reason=Suppression.Reason.UNSUBSCRIBED)
+
+    expired = client.get(path).content.decode()
+    stopped = client.get(unsubscribed_path).content.decode()
+
+    assert "please contact <bdi>Gol Shop</bdi> directly" in expired
+    assert "--brand: #7a1f5c" in expired
+    assert ('href="mailto:care@gol.example"' in expired) is bool(support_email)
+    assert "You asked <bdi>Gol Shop</bdi> not to send you surveys" in stopped
+    assert ('href="mailto:care@gol.example"' in stopped) is bool(support_email)
 
 
 # --- Limits and cost ----------------------------------------------------------------------

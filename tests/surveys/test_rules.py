@@ -337,6 +337,34 @@ def test_a_reminder_waits_for_the_shops_sending_hours(survey, mailbox, time_mach
 
 
 @pytest.mark.django_db
+def test_a_backlog_due_during_the_night_waits_for_the_shops_sending_hours(survey, mailbox, time_machine):
+    survey.reminder_after = timedelta(hours=12)
+    survey.save()
+    survey.shop.send_from_hour, survey.shop.send_until_hour = 9, 20
+    survey.shop.save()
+    time_machine.move_to("2026-11-01T14:30:00Z", tick=False)  # 18:00 in Tehran
+    sent = place(survey.shop, "A-1")
+    send_due_invitations()
+    backlog = place(survey.shop, "A-2", email="reza@example.com")  # due at 18:00; no worker ran since
+    assert backlog.invitations.get().send_at == datetime(2026, 11, 1, 14, 30, tzinfo=UTC)
+    Invitation.objects.filter(order=sent).update(remind_at=datetime(2026, 11, 1, 15, 0, tzinfo=UTC))
+
+    time_machine.move_to("2026-11-01T23:30:00Z", tick=False)  # 03:00 in Tehran: the workers are back
+    send_due_invitations()
+    send_due_reminders()
+    at_night = len(mailbox.messages)
+    time_machine.move_to("2026-11-02T05:30:00Z", tick=False)  # 09:00 in Tehran
+    send_due_invitations()
+    send_due_reminders()
+
+    opening = datetime(2026, 11, 2, 5, 30, tzinfo=UTC)
+    assert at_night == 1  # only the first survey, sent at 18:00
+    assert (backlog.invitations.get().status, backlog.invitations.get().sent_at) == ("sent", opening)
+    assert sent.invitations.get().reminded_at == opening
+    assert len(mailbox.messages) == 3
+
+
+@pytest.mark.django_db
 def test_an_opened_survey_gets_no_reminder(survey, mailbox, client, time_machine):
     survey.reminder_after = timedelta(days=3)
     survey.save()
