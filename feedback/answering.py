@@ -172,7 +172,9 @@ def open_link(token: str, *, now: datetime | None = None) -> Link:
 
 
 def mark_opened(invitation: Invitation, *, now: datetime | None = None) -> None:
-    """Record the first time the link was opened (it stops the reminder)."""
+    """Record the first time a person opened the survey: their first act on its page, or their
+    first answer (it stops the reminder). A fetch of the link alone is not one: mail scanners
+    fetch every link."""
     if invitation.opened_at is None:
         now = now or timezone.now()
         # One statement: an answered invitation keeps its status, a sent one becomes opened.
@@ -266,6 +268,8 @@ def save_answers(
     lead_changed = lead is not None and lead.pk in cleaned and cleaned[lead.pk] != stored.get(lead.pk)
     wants_reading = finish or lead_changed
     with transaction.atomic():
+        # An answer is a person's act: the survey was opened, whatever the page could tell before.
+        mark_opened(link.invitation, now=now)
         response, created = _response_for(
             link, language=language, completed=finish, wants_reading=wants_reading, now=now
         )

@@ -7,6 +7,7 @@ urlpatterns = [
     path("s/<str:token>/", views.answer, name="answer"),
     path("s/<str:token>/more/", views.answer_more, name="answer_more"),
     path("s/<str:token>/thanks/", views.answer_thanks, name="answer_thanks"),
+    path("s/<str:token>/seen/", views.answer_seen, name="answer_seen"),
     path("preview/survey/", preview.survey_preview, name="survey_preview"),
 ]
 

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from feedback import answering
 from feedback.answering import Link
@@ -56,7 +56,7 @@ def rate_limited(view: View) -> View:
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @rate_limited
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     """The first step: the lead question, with the email's one-click score preselected."""
@@ -83,7 +83,6 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
                 return _go(request, "answer_thanks" if finish else "answer_more", token)
         return _page(request, link, form, language=language, step=1, status=422)
 
-    answering.mark_opened(link.invitation)
     one_click = _score_param(request, lead.scale)
     if link.response is not None and not link.is_complete and one_click is None and "change" not in request.GET:
         # Reopening a half-answered survey resumes where the customer left off.
@@ -98,7 +97,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @rate_limited
 def answer_more(request: HttpRequest, token: str) -> HttpResponse:
     """The second step: follow-ups for the score's band and the optional questions."""
@@ -126,13 +125,28 @@ def answer_more(request: HttpRequest, token: str) -> HttpResponse:
         if autosave:
             return JsonResponse({"saved": False, "errors": form.errors.get_json_data()}, status=422)
         return _page(request, link, form, language=language, step=2, status=422)
-    answering.mark_opened(link.invitation)
     form = QuestionsForm(questions, language=language, initial=initial_values(link, questions))
     return _page(request, link, form, language=language, step=2)
 
 
+@require_POST
+@rate_limited
+def answer_seen(request: HttpRequest, token: str) -> HttpResponse:
+    """A person acted on the answer page (a tap, a click, a key): the survey is opened.
+
+    Opening the link is not enough: mail scanners fetch every link in an email, and some run
+    its scripts, but none taps or types. The reminder goes to whoever has not opened it so.
+    """
+    try:
+        link = answering.open_link(token)
+    except _LINK_STATES:
+        return HttpResponse(status=204)  # nothing to open; the page the person sees says why
+    answering.mark_opened(link.invitation)
+    return HttpResponse(status=204)
+
+
 @never_cache
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "HEAD"])
 @rate_limited
 def answer_thanks(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -166,7 +180,11 @@ def _page(
     request: HttpRequest, link: Link, form: QuestionsForm, *, language: str, step: int, status: int = 200
 ) -> HttpResponse:
     back_url = _url("answer", token_of(request), language, change=1) if step == 2 and link.lead else ""
-    return render_survey_page(request, link, form, language=language, step=step, back_url=back_url, status=status)
+    # Until a person has shown themselves, the page asks to be told of their first act (answer.js).
+    seen_url = "" if link.invitation.opened_at else reverse("answer_seen", kwargs={"token": token_of(request)})
+    return render_survey_page(
+        request, link, form, language=language, step=step, back_url=back_url, status=status, seen_url=seen_url
+    )
 
 
 def render_survey_page(
@@ -178,6 +196,7 @@ def render_survey_page(
     step: int,
     back_url: str = "",
     status: int = 200,
+    seen_url: str = "",
 ) -> HttpResponse:
     """One step of the survey as the customer sees it (the admin's live preview shows the same)."""
     has_more = step == 2 or bool(link.later_questions(link.lead_score))
@@ -190,6 +209,7 @@ def render_survey_page(
         "back_url": back_url,
         "editing": link.is_complete,
         "editable_until": _deadline(link, language) if link.is_complete else "",
+        "seen_url": seen_url,
     }
     return _render(request, "feedback/answer.html", context, language=language, status=status)
 

@@ -6,6 +6,21 @@
   var errors = document.getElementById("errors");
   if (errors) errors.focus();
 
+  // "Opened" means a person. Mail scanners fetch every link in an email, and some run its
+  // scripts, but none taps, clicks or types: the first such act tells the shop, once.
+  var seen = document.querySelector("form[data-seen-url]");
+  if (seen && window.fetch && window.FormData) {
+    var acts = ["pointerdown", "keydown", "touchstart"];
+    var tell = function () {
+      acts.forEach(function (act) { document.removeEventListener(act, tell, true); });
+      var body = new FormData();
+      body.append("csrfmiddlewaretoken", seen.elements.csrfmiddlewaretoken.value);
+      fetch(seen.dataset.seenUrl, { method: "POST", body: body, credentials: "same-origin", keepalive: true })
+        .catch(function () { /* offline: the answer itself counts as opened too */ });
+    };
+    acts.forEach(function (act) { document.addEventListener(act, tell, true); });
+  }
+
   // Autosave: answers on the second step are saved as the customer goes, so a locked phone
   // or a closed tab loses nothing; reopening the link resumes from what was saved.
   var form = document.querySelector("form[data-autosave]");

@@ -258,3 +258,23 @@ def test_every_score_option_is_at_least_24_px_square_on_a_phone(live_server, pag
         score: (box["width"], box["height"]) for score, box in sizes.items() if min(box["width"], box["height"]) < 24
     }
     assert too_small == {}
+
+
+def test_loading_the_page_is_not_opening_it_a_persons_first_act_is(live_server, page: Page) -> None:
+    link = sent_link(live_server)
+
+    # A mail scanner with a browser: loads the page, runs its scripts, waits; never taps or types.
+    page.goto(link.url)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)
+    link.invitation.refresh_from_db()
+    loaded = (link.invitation.status, link.invitation.opened_at)
+
+    with page.expect_response(lambda response: response.url.endswith("/seen/")) as told:
+        page.keyboard.press("Tab")  # the person's first key
+
+    assert loaded == ("sent", None)
+    assert told.value.status == 204
+    link.invitation.refresh_from_db()
+    assert link.invitation.status == "opened"
+    assert link.invitation.opened_at is not None

@@ -85,8 +85,34 @@ def test_scanners_opening_every_score_link_record_no_answer(client, link):
     assert nine.count(" checked") == 1
     assert Response.objects.count() == 0
     invitation.refresh_from_db()
-    # Opening the link counts as opened (it stops the reminder), never as an answer.
-    assert (invitation.status, invitation.answered_at) == ("opened", None)
+    # A scanner's fetch is not a person opening the survey: the reminder still goes out.
+    assert (invitation.status, invitation.opened_at, invitation.answered_at) == ("sent", None, None)
+
+
+def test_a_persons_first_act_on_the_page_opens_the_survey(client, link):
+    invitation, path = link
+    page = client.get(path).content.decode()
+    head = client.head(path)
+
+    assert f'data-seen-url="{path}seen/"' in page  # answer.js posts there on a tap, click or key
+    assert head.status_code == 200
+    invitation.refresh_from_db()
+    assert invitation.opened_at is None
+
+    seen = client.post(f"{path}seen/")
+
+    invitation.refresh_from_db()
+    assert (seen.status_code, invitation.status) == (204, "opened")
+    assert invitation.opened_at is not None
+    assert "data-seen-url" not in client.get(path).content.decode()  # told once
+
+
+def test_an_answer_opens_the_survey_too(client, link):
+    invitation, path = link
+
+    client.post(path, {nps(invitation): "8"})
+
+    invitation.refresh_from_db()
     assert invitation.opened_at is not None
 
 
@@ -588,7 +614,7 @@ def test_the_page_costs_the_same_queries_however_many_questions(
     client, link, extra_questions, django_assert_num_queries
 ):
     invitation, path = link
-    client.get(path)  # The first visit also records the link as opened.
+    client.get(path)
     client.post(path, {nps(invitation): "3"})
     for position in range(extra_questions):
         Question.objects.create(survey=invitation.survey, kind=Question.Kind.STARS, text=f"S{position}", position=20)

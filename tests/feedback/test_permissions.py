@@ -120,6 +120,8 @@ PAGES = {
     "answer": ("get", {"token": "no-such-token"}, everyone(404)),
     "answer_more": ("get", {"token": "no-such-token"}, everyone(404)),
     "answer_thanks": ("get", {"token": "no-such-token"}, everyone(404)),
+    # A person's first act on the answer page (answer.js): nothing to say, whoever asks.
+    "answer_seen": ("post", {"token": "no-such-token"}, everyone(204)),
     "unsubscribe": ("get", {"token": "no-such-token"}, everyone(404)),
     "shopify_webhook": ("post", {"shop_slug": "shop_a"}, everyone(401)),
     # Shop A takes Shopify webhooks only: another platform's URL answers as a wrong signature does.

@@ -365,13 +365,32 @@ def test_a_backlog_due_during_the_night_waits_for_the_shops_sending_hours(survey
 
 
 @pytest.mark.django_db
+def test_a_survey_only_a_mail_scanner_fetched_still_gets_its_reminder(survey, mailbox, client, time_machine):
+    survey.reminder_after = timedelta(days=3)
+    survey.save()
+    time_machine.move_to("2026-11-01T10:00:00Z", tick=False)
+    place(survey.shop)
+    send_due_invitations()
+    path = link_path(mailbox.messages[0])
+    client.head(path)
+    for score in range(11):
+        client.get(f"{path}?score={score}")
+
+    time_machine.move_to("2026-11-05T10:00:00Z", tick=False)
+
+    assert send_due_reminders() == 1
+    assert len(mailbox.messages) == 2
+
+
+@pytest.mark.django_db
 def test_an_opened_survey_gets_no_reminder(survey, mailbox, client, time_machine):
     survey.reminder_after = timedelta(days=3)
     survey.save()
     time_machine.move_to("2026-11-01T10:00:00Z", tick=False)
     place(survey.shop)
     send_due_invitations()
-    client.get(link_path(mailbox.messages[0]))
+    client.get(link_path(mailbox.messages[0]))  # a mail scanner, or the person
+    client.post(f"{link_path(mailbox.messages[0])}seen/")  # the person: a tap on the page
 
     time_machine.move_to("2026-11-05T10:00:00Z", tick=False)
 
