@@ -624,9 +624,12 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
     (SKIP LOCKED on PostgreSQL; SQLite lets one writer in at a time). The expiry is
     stored with the claim, so the link works the moment the message lands; a row
     claimed again (a retry, a dead worker's claim) gets the same link as before.
+    One whose customer another sweep is surveying now, or surveyed within the throttle,
+    is throttled instead (see _throttled_while_claiming).
     """
     with transaction.atomic():
         invitations = _lock_for_sending(Invitation.objects.filter(_due(now)).order_by("send_at"), limit=limit)
+        invitations = _throttled_while_claiming(invitations, now=now)
         claimed = []
         unlinked = []
         for invitation in invitations:
@@ -650,6 +653,43 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
             )
         Invitation.objects.bulk_update(unlinked, ["token_nonce", "token_hash"], batch_size=500)
     return claimed
+
+
+def _throttled_while_claiming(invitations: list[Invitation], *, now: datetime) -> list[Invitation]:
+    """The invitations still to claim, once those whose customer is being surveyed by another
+    sweep (or was within the shop's throttle) are closed as throttled.
+
+    The database decides, not two readers: the customers' rows are locked first, so a second
+    sweep claiming another survey for the same customer waits here until the first one's claim
+    is committed, and then sees it. Without this both saw "not surveyed yet" and both sent.
+    """
+    customer_ids = sorted({invitation.customer_id for invitation in invitations})
+    if not customer_ids:
+        return invitations
+    # In id order, so two sweeps never wait for each other the other way round.
+    list(Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk").values_list("pk", flat=True))
+    surveyed: dict[int, datetime] = {}
+    for customer_id, at in (
+        Invitation.objects.filter(customer_id__in=customer_ids)
+        .exclude(pk__in=[invitation.pk for invitation in invitations])
+        .filter(
+            Q(status=Invitation.Status.SENDING, claimed_at__gte=now - CLAIM_LEASE)
+            | Q(sent_at__gt=now - timedelta(days=MAX_THROTTLE_DAYS))
+        )
+        .annotate(at=Coalesce("sent_at", "claimed_at"))
+        .values_list("customer_id", "at")
+    ):
+        surveyed[customer_id] = max(at, surveyed.get(customer_id, at))
+    kept = []
+    for invitation in invitations:
+        at = surveyed.get(invitation.customer_id)
+        recent = at is not None and at > now - timedelta(days=invitation.shop.throttle_days)
+        if recent and invitation.survey.purpose != Survey.Purpose.RECOVERY:
+            assert at is not None
+            _close(invitation, Invitation.Status.THROTTLED, _throttle_reason(invitation.shop, at), now=now)
+        else:
+            kept.append(invitation)
+    return kept
 
 
 def schedule_survey(

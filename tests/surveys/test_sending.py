@@ -13,7 +13,7 @@ from surveys.models import Invitation, Suppression
 from surveys.suppressions import suppress
 from surveys.tokens import hash_token
 from tests.conftest import body_of, drop_database_connection_while_receiving, free_port
-from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
+from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, SurveyFactory
 
 # Dates and months against the clock: CI runs these on the days calendars turn.
 pytestmark = pytest.mark.calendar
@@ -100,6 +100,46 @@ def test_racing_sweeps_send_each_invitation_once(shop, mailbox):
     assert sum(claimed) == 20
     assert sorted(message["To"] for message in mailbox.messages) == sorted(f"c{n}@example.com" for n in range(20))
     assert Invitation.objects.filter(status="sent").count() == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sending_two_surveys_to_one_customer_send_one(shop, mailbox):
+    customer = CustomerFactory(shop=shop, email="sara@example.com")
+    now = timezone.now()
+    first, second = (
+        InvitationFactory(
+            survey=SurveyFactory(shop=shop, name=name),
+            order=OrderFactory(shop=shop, customer=customer),
+            send_at=now - timedelta(minutes=minutes),
+        )
+        for name, minutes in (("After purchase", 2), ("After delivery", 1))
+    )
+    second_done = threading.Event()
+    outcome: list[str] = []
+
+    def worker_b() -> None:
+        try:
+            domain.send_due_invitations(limit=1)  # takes the second: the first is being sent
+        finally:
+            connection.close()
+            second_done.set()
+
+    def while_first_is_being_received() -> None:
+        # Worker A is in the middle of sending the first survey: worker B sweeps now. Waiting for it
+        # blocks the mail server, so a second email from B would only arrive after the timeout.
+        threading.Thread(target=worker_b).start()
+        outcome.append("b finished first" if second_done.wait(timeout=5) else "b waited for the mail server")
+        mailbox.while_receiving = None
+
+    mailbox.while_receiving = while_first_is_being_received
+    domain.send_due_invitations(limit=1)  # worker A
+    second_done.wait(timeout=30)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert outcome == ["b finished first"]
+    assert (first.status, second.status) == ("sent", "throttled")
+    assert [message["To"] for message in mailbox.messages] == ["sara@example.com"]
 
 
 @pytest.mark.django_db
