@@ -73,6 +73,10 @@ class CustomerOut(Schema):
     phone: str
     orders: int = Field(description="The customer's orders at the shop when the case was flagged.")
     spend: Decimal = Field(description="Their lifetime spend then.")
+    rank: int | None = Field(
+        description="Where that spend ranked in the shop: in its top `rank` percent of customers (1: the very "
+        "top); null if they had spent nothing."
+    )
 
 
 class LeadOut(Schema):
@@ -433,6 +437,7 @@ def _case_out(case: FollowUp, *, now: datetime) -> dict[str, Any]:
             "phone": response.customer.phone,
             "orders": case.customer_orders,
             "spend": case.customer_spend,
+            "rank": case.customer_rank,
         },
         "order": response.invitation.order.display_number,
         "lead": {"kind": lead.question.kind, "score": lead.score} if lead else None,

@@ -5,6 +5,7 @@ answer is (severity) against what the customer is worth to the shop: a loyal cus
 complaint comes first. The due time is the priority's SLA counted in the shop's business hours.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -128,6 +129,28 @@ def due_time(start: datetime, *, hours: int, rules: FlagRules, tz: tzinfo) -> da
     return start + timedelta(hours=hours)  # no working days configured: plain hours
 
 
+def spend_rank(shop_id: int, spend: Decimal) -> int | None:
+    """Where a lifetime spend ranks among the shop's customers: the percentage of them (rounded
+    up) who spent as much or more, so 1 is the very top and 10 the top tenth. None for nothing spent.
+
+    Two counts over the shop's orders grouped by customer, on a flag only (not every answer).
+    """
+    if spend <= 0:
+        return None
+    per_customer = (
+        Order.objects.counted()
+        .filter(shop_id=shop_id, cancelled_at__isnull=True)
+        .values("customer_id")
+        .annotate(spent=Sum("total"))
+        .order_by()
+    )
+    customers = per_customer.count()
+    if not customers:
+        return None
+    as_much = per_customer.filter(spent__gte=spend).count()
+    return max(1, min(100, math.ceil(100 * as_much / customers)))
+
+
 def customer_value(response: Response) -> tuple[int, Decimal]:
     """The customer's order count and lifetime spend at the shop."""
     totals = (
@@ -151,7 +174,12 @@ def flag_response(response: Response, *, now: datetime | None = None) -> FollowU
     if not verdict.reasons:
         return None
     orders, spend = customer_value(response)
-    loyal = orders >= rules.loyal_orders or (rules.loyal_spend is not None and spend >= rules.loyal_spend)
+    rank = spend_rank(response.shop_id, spend)
+    loyal = (
+        orders >= rules.loyal_orders
+        or (rules.loyal_spend is not None and spend >= rules.loyal_spend)
+        or (rules.top_customers_percent is not None and rank is not None and rank <= rules.top_customers_percent)
+    )
     priority = priority_for(verdict.severity, loyal=loyal)
     due_at = due_time(now, hours=rules.sla_hours(priority), rules=rules, tz=shop.tz)
 
@@ -165,6 +193,7 @@ def flag_response(response: Response, *, now: datetime | None = None) -> FollowU
             "due_at": due_at,
             "customer_orders": orders,
             "customer_spend": spend,
+            "customer_rank": rank,
         },
     )
     if created:

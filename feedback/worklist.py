@@ -48,6 +48,7 @@ SORTS = {
     "priority": ("Priority", "most urgent first"),
     "due": ("Due", "soonest due first"),
     "newest": ("Newest", "newest first"),
+    "value": ("Customer value", "most valuable customer first"),
 }
 
 
@@ -175,6 +176,7 @@ def queue(user: User, filters: dict[str, Any], *, now: datetime) -> QuerySet[Fol
         "priority": ["priority", due, "created_at", "pk"],
         "due": [due, "priority", "pk"],
         "newest": ["-created_at", "-pk"],
+        "value": ["-customer_spend", "priority", due, "pk"],
     }
     return (
         found.order_by(*orders[filters.get("sort") or "priority"])
@@ -647,7 +649,7 @@ def customer_history(case: FollowUp) -> dict[str, Any]:
     """The customer's orders at the shop and the surveys they answered before this one."""
     response = case.response
     orders = Order.objects.filter(shop_id=case.shop_id, customer_id=response.customer_id)
-    totals = orders.aggregate(count=Count("pk"), spend=Sum("total"), currency=Max("currency"))
+    totals = orders.counted().aggregate(count=Count("pk"), spend=Sum("total"), currency=Max("currency"))
     earlier = (
         Response.objects.filter(shop_id=case.shop_id, customer_id=response.customer_id)
         .exclude(pk=response.pk)

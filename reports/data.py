@@ -137,6 +137,10 @@ class Sla:
     NONE = "none"
 
 
+# Flagged customers this valuable (their shop's top tenth by spend) are marked in the report.
+TOP_CUSTOMERS = 10
+
+
 @dataclass(frozen=True)
 class FlaggedRow:
     case_id: int
@@ -155,6 +159,7 @@ class FlaggedRow:
     goodwill: str
     came_back: bool | None  # None: not resolved (yet)
     sla: str
+    top_percent: int | None = None  # in the shop's top this-many percent by lifetime spend, if among its best
 
 
 @dataclass(frozen=True)
@@ -508,6 +513,7 @@ def _flagged_row(case: FollowUp, now: datetime) -> FlaggedRow:
         goodwill=case.goodwill,
         came_back=case.came_back if case.status == FollowUp.Status.RESOLVED else None,  # type: ignore[attr-defined]
         sla=_sla(case, now),
+        top_percent=case.customer_rank if case.customer_rank and case.customer_rank <= TOP_CUSTOMERS else None,
     )
 
 

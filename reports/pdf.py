@@ -96,6 +96,9 @@ def _flagged_for_reading(row: FlaggedRow) -> dict[str, str]:
         "order": fmt.isolated(row.order),
         "score": fmt.number(row.score, language),
     }
+    if row.top_percent is not None:
+        # Revenue at risk: one of the customers the shop can least afford to lose.
+        who += " · " + _("top %(percent)s by spend") % {"percent": fmt.percent(row.top_percent, language)}
     handling = [row.owner or _("nobody yet"), str(FollowUp.Status(row.status).label)]
     if row.time_to_first_contact is not None:
         handling.append(_("first contact after %(time)s") % {"time": fmt.duration(row.time_to_first_contact, language)})

@@ -125,6 +125,7 @@ def test_cases_list_gives_each_case_with_its_customer_order_lead_and_themes(api,
                     "phone": "+98 912 000 0000",
                     "orders": 4,
                     "spend": "812.50",
+                    "rank": 100,  # the shop's only customer: as much as all of them
                 },
                 "order": "A-77",
                 "lead": {"kind": "nps", "score": 2},

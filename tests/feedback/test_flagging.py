@@ -111,6 +111,41 @@ def test_a_loyal_customer_comes_first():
     assert case.priority == FollowUp.Priority.HIGH  # severity 2, but loyal
 
 
+def shop_of_twenty(response):
+    """19 other customers, one order of 50 each: with the response's customer, 20 in all."""
+    for _ in range(19):
+        OrderFactory(shop=response.shop, total=Decimal("50"))
+
+
+def test_a_customer_among_the_shops_top_spenders_comes_first_on_their_first_order():
+    response = ResponseFactory(score=5, invitation__order__total=Decimal("900"))
+    shop_of_twenty(response)
+
+    case = flag_response(response)
+
+    assert (case.customer_orders, case.customer_spend, case.customer_rank) == (1, Decimal("900"), 5)  # 1 of 20
+    assert case.priority == FollowUp.Priority.HIGH  # severity 2, but in the shop's top tenth by spend
+
+
+def test_an_ordinary_spender_is_ranked_and_not_raised():
+    response = ResponseFactory(score=5, invitation__order__total=Decimal("50"))
+    shop_of_twenty(response)
+
+    case = flag_response(response)
+
+    assert (case.customer_rank, case.priority) == (100, FollowUp.Priority.NORMAL)  # all 20 spent as much
+
+
+def test_the_top_spender_rule_can_be_turned_off():
+    response = ResponseFactory(score=5, invitation__order__total=Decimal("900"))
+    shop_of_twenty(response)
+    FlagRules.objects.create(shop=response.shop, top_customers_percent=None)
+
+    case = flag_response(response)
+
+    assert (case.customer_rank, case.priority) == (5, FollowUp.Priority.NORMAL)
+
+
 def test_a_shop_can_turn_rules_off():
     response = ResponseFactory(score=3)
     FlagRules.objects.create(shop=response.shop, nps_at_most=None)

@@ -225,6 +225,16 @@ def test_the_queue_sorts_by_due_time_or_newest(signed_in, survey):
     assert listed(signed_in.get(queue_url(sort="priority"))) == [second.pk, third.pk, first.pk]
 
 
+def test_the_queue_sorts_by_what_the_customer_is_worth_and_the_case_says_their_rank(signed_in, survey):
+    small = case_in(survey, customer_spend=Decimal("20"), customer_rank=90)
+    big = case_in(survey, customer_spend=Decimal("4000"), customer_rank=3)
+
+    page = signed_in.get(f"/cases/{big.pk}/").content.decode()
+
+    assert listed(signed_in.get(queue_url(sort="value"))) == [big.pk, small.pk]
+    assert '<strong id="customer-rank">top 3&nbsp;% by spend</strong>' in page
+
+
 def test_a_filter_value_that_makes_no_sense_falls_back_to_its_default(signed_in, survey):
     case = case_in(survey)
 

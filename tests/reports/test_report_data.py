@@ -6,12 +6,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from feedback.domain import analyse_response
 from feedback.flagging import flag_response
 from feedback.metrics import Calendar, NpsTally
 from feedback.models import FollowUp
 from reports.data import Sla, monthly_report_data, stage_of
+from reports.pdf import _flagged_for_reading
 from surveys.models import OrderLine
 from tests.factories import CustomerFactory, OrderFactory, ResponseFactory, SurveyFactory
 
@@ -252,6 +254,20 @@ def test_retention_counts_returning_customers_and_revenue_at_risk(survey):
     assert retention.purchase_frequency == 5 / 3
     assert (retention.at_risk_customers, retention.revenue_at_risk) == (1, Decimal("100"))
     assert retention.stage.key == "starting"
+
+
+def test_a_flagged_top_spender_is_marked_as_revenue_at_risk(survey):
+    for day in range(1, 20):
+        OrderFactory(shop=survey.shop, placed_at=at(9, day), total=Decimal("50"))
+    big = answered(survey, at(10, 9), 0, flag=True, total=Decimal("900"))
+    small = answered(survey, at(10, 10), 0, flag=True, total=Decimal("5"))
+
+    rows = {row.case_id: row for row in monthly_report_data(survey.shop, month=OCTOBER, now=NOW).flagged}
+
+    assert (rows[big.follow_up.pk].top_percent, rows[small.follow_up.pk].top_percent) == (5, None)
+    with translation.override("en"):
+        line = _flagged_for_reading(rows[big.follow_up.pk])["who"]
+    assert line.endswith(" · top 5% by spend")
 
 
 def test_test_orders_are_not_counted(survey):
