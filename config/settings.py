@@ -168,6 +168,10 @@ SMS_API_KEY = env_str("SMS_API_KEY")
 if SMS_BACKEND == "kavenegar" and not SMS_API_KEY:
     raise ConfigError("SMS_API_KEY must be set when SMS_BACKEND=kavenegar")
 SMS_SENDER = env_str("SMS_SENDER")
+# The secret part of the URL the SMS provider forwards customers' replies to
+# (/sms/kavenegar/<token>/, see README): Kavenegar signs nothing, so the URL is the key.
+# Empty: replies are not taken (the URL does not exist).
+SMS_INBOUND_TOKEN = env_str("SMS_INBOUND_TOKEN").strip()
 SMS_API_BASE = env_str("SMS_API_BASE", "https://api.kavenegar.com/v1")
 SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10, minimum=1, maximum=120)
 

@@ -182,8 +182,18 @@ def _page(
     back_url = _url("answer", token_of(request), language, change=1) if step == 2 and link.lead else ""
     # Until a person has shown themselves, the page asks to be told of their first act (answer.js).
     seen_url = "" if link.invitation.opened_at else reverse("answer_seen", kwargs={"token": token_of(request)})
+    # A text message has no unsubscribe link of its own beside its "لغو۱۱": the page it opens offers one.
+    stop_url = reverse("unsubscribe", kwargs={"token": token_of(request)}) if link.invitation.channel == "sms" else ""
     return render_survey_page(
-        request, link, form, language=language, step=step, back_url=back_url, status=status, seen_url=seen_url
+        request,
+        link,
+        form,
+        language=language,
+        step=step,
+        back_url=back_url,
+        status=status,
+        seen_url=seen_url,
+        stop_url=stop_url,
     )
 
 
@@ -197,6 +207,7 @@ def render_survey_page(
     back_url: str = "",
     status: int = 200,
     seen_url: str = "",
+    stop_url: str = "",
 ) -> HttpResponse:
     """One step of the survey as the customer sees it (the admin's live preview shows the same)."""
     has_more = step == 2 or bool(link.later_questions(link.lead_score))
@@ -210,6 +221,7 @@ def render_survey_page(
         "editing": link.is_complete,
         "editable_until": _deadline(link, language) if link.is_complete else "",
         "seen_url": seen_url,
+        "stop_url": stop_url,
     }
     return _render(request, "feedback/answer.html", context, language=language, status=status)
 

@@ -106,6 +106,9 @@ def sms_segments(text: str) -> int:
 # matters most to the customer: first the shop's name goes (the link still says who asks),
 # then words. Persian words are very short because Persian makes the message UCS-2, and a
 # ~45-character link leaves about 25 characters of the 70.
+# How to stop them, in every message: Iran's bulk senders end with "لغو۱۱" (reply 11 to
+# stop); elsewhere "STOP". Replies reach take_reply through the provider's receive callback.
+OPT_OUT = {"fa": "لغو۱۱", "en": "Reply STOP to opt out"}
 _WORDINGS = {
     "fa": (
         "خرید از {shop} چطور بود؟ {url}",
@@ -135,12 +138,14 @@ def invitation_sms_text(*, language: str, shop_name: str, url: str) -> str:
     # A name pasted with a line break or double spaces would waste characters and look odd.
     shop = re.sub(r"\s+", " ", shop_name).strip()
     url = url.strip()
+    opt_out = OPT_OUT.get(language, OPT_OUT["en"])
     for wording in _WORDINGS.get(language, _WORDINGS["en"]):
         if "{shop}" in wording and not shop:
             continue
-        # The URL is always last after a plain space: in right-to-left Persian text a Latin
-        # link in the middle gets reordered by the phone and becomes hard to read.
-        text = wording.format(shop=shop, url=url)
+        # The URL ends its line after a plain space: in right-to-left Persian text a Latin
+        # link in the middle gets reordered by the phone and becomes hard to read. The way
+        # out has the last line to itself, as bulk senders' messages end.
+        text = f"{wording.format(shop=shop, url=url)}\n{opt_out}"
         if sms_segments(text) == 1:
             return text
     if sms_segments(url) > 1:
@@ -273,3 +278,35 @@ def get_gateway() -> SmsGateway:
             timeout=settings.SMS_TIMEOUT,
         )
     raise ImproperlyConfigured(f"SMS_BACKEND={backend!r} is not one of {', '.join(SMS_BACKENDS)}")
+
+
+# --- Replies: the way out ---------------------------------------------------------------
+
+# What a reply to stop says, once digits are Latin, Arabic letters Persian, and spaces and
+# punctuation gone: "لغو ۱۱", "11", "STOP", "Stop." and "لغو" all stop.
+STOP_REPLIES = frozenset({"11", "لغو", "لغو11", "stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout"})
+_TIDY = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩كي", "01234567890123456789کی")
+
+
+def is_stop_reply(text: str) -> bool:
+    words = re.sub(r"[\W_]+", "", text.translate(_TIDY).lower())
+    return words in STOP_REPLIES
+
+
+def take_reply(sender: str, text: str, *, region: str = "IR") -> int:
+    """A customer's reply to a survey text: a stop puts their number on the suppression list of
+    every shop that texted them (they share the sending line, so the customer cannot tell them
+    apart) and cancels their scheduled surveys there; how many shops. Anything else is ignored."""
+    # Here, not at the top: this module is the gateways' too, imported before the models are ready.
+    from surveys import phones, suppressions
+    from surveys.models import Channel, Invitation, Shop
+
+    if not is_stop_reply(text):
+        return 0
+    number = phones.normal_or_as_typed(sender, region)
+    shop_ids = set(
+        Invitation.objects.filter(channel=Channel.SMS, customer__phone=number).values_list("shop_id", flat=True)
+    )
+    for shop in Shop.objects.filter(pk__in=shop_ids):
+        suppressions.stop_texting(shop, number, detail=f"replied {text.strip()[:20]!r} to a survey text")
+    return len(shop_ids)

@@ -93,6 +93,19 @@ def unsubscribe(invitation: Invitation, *, now: datetime | None = None) -> Suppr
     return suppression
 
 
+def stop_texting(shop: Shop, phone: str, *, detail: str, now: datetime | None = None) -> Suppression:
+    """A customer replied to stop the shop's texts: their number goes on its list and their
+    scheduled surveys there are cancelled (emails too: they asked not to be surveyed)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        suppression = suppress(
+            shop, channel=Channel.SMS, address=phone, reason=Suppression.Reason.UNSUBSCRIBED, detail=detail
+        )
+        for customer in Customer.objects.filter(shop=shop, phone=suppression.address):
+            _stop_surveying(shop, customer, reason="unsubscribed by a reply to a survey text", now=now)
+    return suppression
+
+
 def _stop_surveying(shop: Shop, customer: Customer, *, reason: str, now: datetime) -> None:
     invitations = Invitation.objects.filter(shop=shop, customer=customer)
     invitations.filter(status=Invitation.Status.SCHEDULED).update(

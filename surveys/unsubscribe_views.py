@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from surveys import suppressions
 from surveys.emails import email_language
 from surveys.localise import text_direction
-from surveys.models import Language
+from surveys.models import Channel, Language
 from surveys.queries import invitations_with_token
 
 
@@ -33,7 +33,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return _page(request, "unsubscribe_unknown", language, {}, status=404)
     language = email_language(invitation)
     address = invitation.customer.address_for(invitation.channel)
-    context = {"shop": invitation.shop, "address": address}
+    context = {"shop": invitation.shop, "address": address, "texts": invitation.channel == Channel.SMS}
     if request.method == "POST":
         suppressions.unsubscribe(invitation)
         return _page(request, "unsubscribe_done", language, context)

@@ -16,4 +16,5 @@ urlpatterns = [
         {"platform": WebhookSource.Platform.WOOCOMMERCE},
         name="woocommerce_webhook",
     ),
+    path("sms/kavenegar/<str:token>/", views.receive_sms_reply, name="sms_reply"),
 ]

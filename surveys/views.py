@@ -1,14 +1,15 @@
-"""Webhook endpoints: Shopify and WooCommerce push their orders here."""
+"""Webhook endpoints: Shopify and WooCommerce push their orders here; the SMS provider, replies."""
 
 import re
 import secrets
 
-from django.http import HttpRequest, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from surveys import webhooks
+from surveys import sms, webhooks
 from surveys.errors import DomainError
 from surveys.models import WebhookSource
 
@@ -45,3 +46,19 @@ def receive_webhook(request: HttpRequest, shop_slug: str, platform: str) -> Json
     except DomainError as error:
         return JsonResponse({"detail": error.message}, status=error.status_code)
     return JsonResponse({"detail": outcome})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def receive_sms_reply(request: HttpRequest, token: str) -> HttpResponse:
+    """Kavenegar forwards each text sent to the shop's line here (`from`, `to`, `message`,
+    `messageid`, by GET or POST as set in its panel). A stop reply ("لغو۱۱", "11", "STOP")
+    unsubscribes the number; anything else is acknowledged and dropped."""
+    expected = settings.SMS_INBOUND_TOKEN
+    if not expected or not secrets.compare_digest(token.encode(), expected.encode()):
+        raise Http404
+    fields = request.POST if request.method == "POST" else request.GET
+    sender, text = fields.get("from", ""), fields.get("message", "")
+    if sender and text:
+        sms.take_reply(sender, text)
+    return HttpResponse("ok", content_type="text/plain")

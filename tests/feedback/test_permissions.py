@@ -126,6 +126,8 @@ PAGES = {
     "shopify_webhook": ("post", {"shop_slug": "shop_a"}, everyone(401)),
     # Shop A takes Shopify webhooks only: another platform's URL answers as a wrong signature does.
     "woocommerce_webhook": ("post", {"shop_slug": "shop_a"}, everyone(401)),
+    # Customers' replies to survey texts, forwarded by Kavenegar to a URL that is its own key.
+    "sms_reply": ("post", {"token": "no-such-token"}, everyone(404)),
     "survey_preview": ("get", {}, by_role(agent=403, manager=403, admin_a=200, admin_b=200)),
     "login": ("get", {}, staff(302, anonymous=200)),
     "login_code": ("get", {}, everyone(LOGIN)),

@@ -90,7 +90,7 @@ def test_build_invitation_sms_in_english_names_the_shop_and_ends_with_the_link()
 
     text = build_invitation_sms(invitation, url=url)
 
-    assert text == f"How was your order from Kafe Sobh? Tell us in a minute: {url}"
+    assert text == f"How was your order from Kafe Sobh? Tell us in a minute: {url}\nReply STOP to opt out"
     assert sms_segments(text) == 1
 
 
@@ -99,11 +99,11 @@ def test_build_invitation_sms_in_persian_for_a_persian_customer():
     shop = ShopFactory(name="Ketab Shop", brand_name="کتابک", default_language="fa")
     order = OrderFactory(shop=shop, customer=CustomerFactory(shop=shop, email="", phone="09121234567", language="fa"))
     invitation = InvitationFactory(survey__shop=shop, order=order, channel=Channel.SMS)
-    url = f"https://fb.shop.ir/r/{TOKEN}"
+    url = f"https://fb.ir/r/{TOKEN}"
 
     text = build_invitation_sms(invitation, url=url)
 
-    assert text == f"خرید از کتابک چطور بود؟ {url}"
+    assert text == f"خرید از کتابک چطور بود؟ {url}\nلغو۱۱"
     assert len(text) <= 70
     assert sms_segments(text) == 1
 
@@ -114,7 +114,7 @@ def test_invitation_sms_in_persian_fits_one_segment(url, shop_name):
     text = invitation_sms_text(language="fa", shop_name=shop_name, url=url)
 
     assert sms_segments(text) == 1
-    assert text.endswith(f" {url}")
+    assert text.endswith(f" {url}\nلغو۱۱")  # the link ends its line; the way out has the last
 
 
 @pytest.mark.parametrize("url", SHORT_URLS)
@@ -125,7 +125,7 @@ def test_invitation_sms_in_english_fits_one_segment(url, shop_name):
     text = invitation_sms_text(language="en", shop_name=shop_name, url=url)
 
     assert sms_segments(text) == 1
-    assert text.endswith(f" {url}")
+    assert text.endswith(f" {url}\nReply STOP to opt out")
 
 
 def test_invitation_sms_drops_a_long_persian_shop_name_before_the_words():
@@ -133,15 +133,15 @@ def test_invitation_sms_drops_a_long_persian_shop_name_before_the_words():
 
     text = invitation_sms_text(language="fa", shop_name="فروشگاه اینترنتی لوازم خانگی ایران", url=url)
 
-    assert text == f"خریدتان چطور بود؟ {url}"
+    assert text == f"خریدتان چطور بود؟ {url}\nلغو۱۱"
 
 
 def test_invitation_sms_uses_the_shortest_persian_words_for_a_long_link():
-    url = f"https://nazar.digikala-market.com/r/{TOKEN}"
+    url = f"https://nazar.digikala.com/r/{TOKEN}"  # 51 characters
 
     text = invitation_sms_text(language="fa", shop_name="کتابک", url=url)
 
-    assert text == f"نظر شما؟ {url}"
+    assert text == f"نظر شما؟ {url}\nلغو۱۱"
     assert sms_segments(text) == 1
 
 
@@ -151,14 +151,14 @@ def test_invitation_sms_in_english_drops_a_persian_shop_name_that_would_force_uc
 
     text = invitation_sms_text(language="en", shop_name="کتابک", url=url)
 
-    assert text == f"How was your order? Tell us in a minute: {url}"
+    assert text == f"How was your order? Tell us in a minute: {url}\nReply STOP to opt out"
     assert sms_segments(text) == 1
 
 
 def test_invitation_sms_tidies_whitespace_in_the_shop_name():
     text = invitation_sms_text(language="en", shop_name="  Kafe\n  Sobh ", url="https://x.ir/r/1")
 
-    assert text == "How was your order from Kafe Sobh? Tell us in a minute: https://x.ir/r/1"
+    assert text == "How was your order from Kafe Sobh? Tell us in a minute: https://x.ir/r/1\nReply STOP to opt out"
 
 
 def test_invitation_sms_refuses_a_link_too_long_for_one_segment():
