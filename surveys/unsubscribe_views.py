@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from surveys import suppressions
+from surveys.branding import brand_colours
 from surveys.emails import email_language
 from surveys.localise import text_direction
 from surveys.models import Channel, Language
@@ -33,7 +34,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return _page(request, "unsubscribe_unknown", language, {}, status=404)
     language = email_language(invitation)
     address = invitation.customer.address_for(invitation.channel)
-    context = {"shop": invitation.shop, "address": address, "texts": invitation.channel == Channel.SMS}
+    context = {
+        "shop": invitation.shop,
+        "address": address,
+        "texts": invitation.channel == Channel.SMS,
+        **brand_colours(invitation.shop),
+    }
     if request.method == "POST":
         suppressions.unsubscribe(invitation)
         return _page(request, "unsubscribe_done", language, context)

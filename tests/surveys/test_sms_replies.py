@@ -123,5 +123,6 @@ def test_the_page_a_text_opens_offers_to_stop_the_texts(client):
     assert "دیگر پیامک نفرستید" in page
     assert "/u/" not in emailed
     assert "دیگر پیامک نظرسنجی به" in stop
+    assert f"--brand: {invitation.shop.brand_color}" in stop  # the shop's own colours
     assert stopped.status_code == 200
     assert Suppression.objects.filter(channel="sms", address=NUMBER).exists()
