@@ -364,14 +364,19 @@ def test_a_backlog_due_during_the_night_waits_for_the_shops_sending_hours(survey
     assert len(mailbox.messages) == 3
 
 
-@pytest.mark.django_db
-def test_a_survey_only_a_mail_scanner_fetched_still_gets_its_reminder(survey, mailbox, client, time_machine):
+def sent_with_a_reminder_due(survey, mailbox, time_machine) -> str:
+    """A survey sent on 1 November with its reminder three days later; the path of its link."""
     survey.reminder_after = timedelta(days=3)
     survey.save()
     time_machine.move_to("2026-11-01T10:00:00Z", tick=False)
     place(survey.shop)
     send_due_invitations()
-    path = link_path(mailbox.messages[0])
+    return link_path(mailbox.messages[0])
+
+
+@pytest.mark.django_db
+def test_a_survey_only_a_mail_scanner_fetched_still_gets_its_reminder(survey, mailbox, client, time_machine):
+    path = sent_with_a_reminder_due(survey, mailbox, time_machine)
     client.head(path)
     for score in range(11):
         client.get(f"{path}?score={score}")
@@ -384,13 +389,9 @@ def test_a_survey_only_a_mail_scanner_fetched_still_gets_its_reminder(survey, ma
 
 @pytest.mark.django_db
 def test_an_opened_survey_gets_no_reminder(survey, mailbox, client, time_machine):
-    survey.reminder_after = timedelta(days=3)
-    survey.save()
-    time_machine.move_to("2026-11-01T10:00:00Z", tick=False)
-    place(survey.shop)
-    send_due_invitations()
-    client.get(link_path(mailbox.messages[0]))  # a mail scanner, or the person
-    client.post(f"{link_path(mailbox.messages[0])}seen/")  # the person: a tap on the page
+    path = sent_with_a_reminder_due(survey, mailbox, time_machine)
+    client.get(path)  # a mail scanner, or the person
+    client.post(f"{path}seen/")  # the person: a tap on the page
 
     time_machine.move_to("2026-11-05T10:00:00Z", tick=False)
 
