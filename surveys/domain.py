@@ -656,21 +656,26 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
 
 
 def _throttled_while_claiming(invitations: list[Invitation], *, now: datetime) -> list[Invitation]:
-    """The invitations still to claim, once those whose customer is being surveyed by another
-    sweep (or was within the shop's throttle) are closed as throttled.
+    """The invitations to claim now. One whose customer another transaction holds (a sweep's
+    claim, an erasure) waits for the next round; one whose customer is being surveyed by another
+    sweep, or was within the shop's throttle, is closed as throttled.
 
-    The database decides, not two readers: the customers' rows are locked first, so a second
-    sweep claiming another survey for the same customer waits here until the first one's claim
-    is committed, and then sees it. Without this both saw "not surveyed yet" and both sent.
+    The database decides, not two readers: the customers' rows are locked with the claim, so a
+    second sweep reaching for another survey of the same customer finds the row taken and leaves
+    that survey for its next round, when it sees the first one's. Without this both saw "not
+    surveyed yet" and both sent. Taken rows are skipped, not waited for: an erasure locks the
+    customer before their invitations, a sweep the other way round, and neither must deadlock.
     """
-    customer_ids = sorted({invitation.customer_id for invitation in invitations})
+    customer_ids = {invitation.customer_id for invitation in invitations}
     if not customer_ids:
         return invitations
-    # In id order, so two sweeps never wait for each other the other way round.
-    list(Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk").values_list("pk", flat=True))
+    ours = set(
+        Customer.objects.select_for_update(skip_locked=True).filter(pk__in=customer_ids).values_list("pk", flat=True)
+    )
+    invitations = [invitation for invitation in invitations if invitation.customer_id in ours]
     surveyed: dict[int, datetime] = {}
     for customer_id, at in (
-        Invitation.objects.filter(customer_id__in=customer_ids)
+        Invitation.objects.filter(customer_id__in=ours)
         .exclude(pk__in=[invitation.pk for invitation in invitations])
         .filter(
             Q(status=Invitation.Status.SENDING, claimed_at__gte=now - CLAIM_LEASE)

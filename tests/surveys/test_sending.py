@@ -4,12 +4,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from surveys import domain
 from surveys.domain import CustomerDetails, record_order, send_due_invitations
-from surveys.models import Invitation, Suppression
+from surveys.models import Customer, Invitation, Suppression
 from surveys.suppressions import suppress
 from surveys.tokens import hash_token
 from tests.conftest import body_of, drop_database_connection_while_receiving, free_port
@@ -140,6 +140,38 @@ def test_two_workers_sending_two_surveys_to_one_customer_send_one(shop, mailbox)
     assert outcome == ["b finished first"]
     assert (first.status, second.status) == ("sent", "throttled")
     assert [message["To"] for message in mailbox.messages] == ["sara@example.com"]
+
+
+@pytest.mark.postgresql_only(reason="row locks: SQLite lets one writer in at a time")
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_leaves_a_customer_held_by_an_erasure_for_its_next_round(shop, mailbox):
+    invitation = InvitationFactory(survey__shop=shop, shop=shop, send_at=timezone.now() - timedelta(minutes=1))
+    held, release = threading.Event(), threading.Event()
+
+    def erasure_holding_the_customer() -> None:
+        try:
+            with transaction.atomic():
+                Customer.objects.select_for_update().get(pk=invitation.customer_id)
+                held.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    eraser = threading.Thread(target=erasure_holding_the_customer)
+    eraser.start()
+    held.wait(timeout=10)
+    try:
+        during = send_due_invitations()  # neither waits for the erasure nor deadlocks with it
+        invitation.refresh_from_db()
+        status_during = invitation.status
+    finally:
+        release.set()
+        eraser.join()
+    after = send_due_invitations()
+
+    assert (during, status_during) == (0, "scheduled")
+    assert after == 1
+    assert len(mailbox.messages) == 1
 
 
 @pytest.mark.django_db
