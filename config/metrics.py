@@ -16,7 +16,7 @@ import hmac
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -24,7 +24,6 @@ from pathlib import Path
 import redis
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Count, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -116,96 +115,26 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _age(moment: datetime | None, now: datetime) -> float:
+def age(moment: datetime | None, now: datetime) -> float:
     return max(0.0, round((now - moment).total_seconds(), 1)) if moment else 0.0
 
 
-def database_metrics(out: Exposition) -> None:
-    """Four queries, each one pass over its table or index (grouped counts, no rows fetched)."""
-    # Imported here: config/celery.py loads this module before Django has set up its apps.
-    from feedback.cases import overdue_now
-    from feedback.models import FollowUp, Response
-    from surveys.models import Invitation
+# What each app counts from the database, registered by the app (its AppConfig.ready): this
+# module is plumbing and knows no app's models.
+_database_sources: list[Callable[[Exposition, datetime], None]] = []
 
-    by_status = {
-        row["status"]: row
-        for row in Invitation.objects.values("status").annotate(
-            count=Count("pk"), sent=Count("pk", filter=Q(sent_at__isnull=False))
-        )
-    }
-    out.metric(
-        "bazgasht_invitations",
-        "gauge",
-        "Invitations by current status (scheduled, sending, sent, opened, answered, failed, ...).",
-        (({"status": status}, by_status.get(status, {}).get("count", 0)) for status in Invitation.Status.values),
-    )
-    out.metric(
-        "bazgasht_invitations_sent",
-        "gauge",
-        "Invitations that went out (sent at some time), whatever their status now.",
-        [({}, sum(row["sent"] for row in by_status.values()))],
-    )
+
+def count_from_database(source: Callable[[Exposition, datetime], None]) -> Callable[[Exposition, datetime], None]:
+    """Register an app's gauges read at scrape time; each source is a few grouped counts."""
+    if source not in _database_sources:
+        _database_sources.append(source)
+    return source
+
+
+def database_metrics(out: Exposition) -> None:
     now = timezone.now()
-    responses = Response.objects.aggregate(
-        total=Count("pk"),
-        completed=Count("pk", filter=Q(completed_at__isnull=False)),
-        unread=Count("pk", filter=Q(analysis_wanted_at__isnull=False)),
-        oldest_unread=Min("analysis_wanted_at"),
-    )
-    # Due and not sent: with workers and the scheduler running this stays within a sweep or two.
-    oldest_due = Invitation.objects.filter(status=Invitation.Status.SCHEDULED, send_at__lte=now).aggregate(
-        at=Min("send_at")
-    )["at"]
-    out.metric(
-        "bazgasht_oldest_due_invitation_seconds",
-        "gauge",
-        "How long the longest-waiting invitation has been due without being sent (0: none waits).",
-        [({}, _age(oldest_due, now))],
-    )
-    out.metric("bazgasht_responses", "gauge", "Responses stored (a score was sent).", [({}, responses["total"])])
-    out.metric(
-        "bazgasht_responses_completed",
-        "gauge",
-        "Responses whose customer reached the thank-you page.",
-        [({}, responses["completed"])],
-    )
-    out.metric(
-        "bazgasht_responses_unread",
-        "gauge",
-        "Responses whose answers wait to be read (sentiment, flags); it grows while the broker is away.",
-        [({}, responses["unread"])],
-    )
-    out.metric(
-        "bazgasht_oldest_unread_response_seconds",
-        "gauge",
-        "How long the longest-waiting unread response has waited to be read (0: none waits).",
-        [({}, _age(responses["oldest_unread"], now))],
-    )
-    cases = {
-        row["status"]: row
-        for row in FollowUp.objects.values("status").annotate(
-            count=Count("pk"), overdue=Count("pk", filter=overdue_now(timezone.now()))
-        )
-    }
-    out.metric(
-        "bazgasht_cases",
-        "gauge",
-        "Follow-up cases by status.",
-        (({"status": status}, cases.get(status, {}).get("count", 0)) for status in FollowUp.Status.values),
-    )
-    closed = {FollowUp.Status.RESOLVED, FollowUp.Status.NO_CONTACT}
-    out.metric(
-        "bazgasht_cases_open",
-        "gauge",
-        "Cases not yet resolved (open, in progress, waiting on the customer).",
-        [({}, sum(row["count"] for status, row in cases.items() if status not in closed))],
-    )
-    out.metric(
-        "bazgasht_cases_overdue",
-        "gauge",
-        "Open cases past their due time without a first contact.",
-        [({}, sum(row["overdue"] for row in cases.values()))],
-    )
+    for source in _database_sources:
+        source(out, now)
 
 
 def broker_metrics(out: Exposition) -> None:

@@ -257,7 +257,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Each shop's own sentiment model, retrained when enough new scored comments came in.
     "retrain-sentiment-models": {
-        "task": "sentiment.tasks.retrain_shop_models",
+        "task": "feedback.tasks.retrain_shop_models",
         "schedule": 6 * 3600.0,
     },
     # Each shop's retention: answers and customers older than it keeps them are anonymised.

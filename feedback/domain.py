@@ -1,9 +1,9 @@
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from feedback.comments import score_answer
 from feedback.flagging import flag_response
 from feedback.models import FollowUp, Response
-from sentiment.domain import score_answer
 
 # --- Analysis and flagging ---------------------------------------------------------
 

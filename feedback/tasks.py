@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.celery import hand_over
-from feedback import alerts, domain
+from feedback import alerts, comments, domain
 from feedback.models import FollowUp, Response
 
 
@@ -46,3 +46,9 @@ def alert_case(*, case_id: int) -> None:
 def send_due_alerts() -> int:
     """On the beat: alerts whose next try has come, and those whose task never came."""
     return alerts.send_due_alerts()
+
+
+@shared_task(name="feedback.tasks.retrain_shop_models")
+def retrain_shop_models() -> int:
+    """On the beat: each shop's own sentiment model, retrained when enough new scored comments came in."""
+    return comments.retrain_shop_models()

@@ -15,7 +15,7 @@ class SentimentScoreAdmin(ShopScopedAdmin):
 
 @admin.register(LearnedModel)
 class LearnedModelAdmin(ShopScopedAdmin):
-    """Read only: models are trained by the scheduler (sentiment.tasks.retrain_shop_models)."""
+    """Read only: models are trained by the scheduler (feedback.tasks.retrain_shop_models)."""
 
     list_display = [
         *["shop", "language", "trained_at", "examples", "positives", "held_out_count", "held_out_macro_f1"],

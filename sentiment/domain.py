@@ -1,21 +1,20 @@
-"""Scoring comments, tagging their themes, and learning from each shop's own customers."""
+"""Reading a comment for a shop (its own model when it has a good one), storing the reading of an
+answer, and training a shop's model from examples it is given.
+
+Which answers to read, and what the customers' scores teach, is feedback's knowledge
+(feedback/comments.py): this app never imports feedback. Its per-answer rows refer to
+feedback's Answer by the model's name only."""
 
 import logging
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from sentiment import engine, learned, themes
 from sentiment.models import AnswerTheme, LearnedModel, SentimentScore, Theme
-
-if TYPE_CHECKING:
-    from feedback.models import Answer
-    from surveys.models import Shop
+from surveys.models import Shop
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +30,12 @@ LANGUAGES = ("en", "fa")
 # --- Scoring ------------------------------------------------------------------------
 
 
-def score_answer(answer: "Answer") -> SentimentScore:
-    """Score one comment and tag its themes; scoring again replaces both."""
-    shop_id = answer.response.shop_id
-    result = analyze(answer.text, shop_id=shop_id)
+def read_answer(answer_id: int, text: str, *, shop_id: int) -> SentimentScore:
+    """Score one answer's comment and tag its themes; reading again replaces both."""
+    result = analyze(text, shop_id=shop_id)
     with transaction.atomic():
         score, _ = SentimentScore.objects.update_or_create(
-            answer=answer,
+            answer_id=answer_id,
             defaults={
                 "polarity": result.polarity,
                 "label": result.label,
@@ -46,10 +44,10 @@ def score_answer(answer: "Answer") -> SentimentScore:
                 "analyzer": result.analyzer,
             },
         )
-        AnswerTheme.objects.filter(answer=answer).delete()
+        AnswerTheme.objects.filter(answer_id=answer_id).delete()
         AnswerTheme.objects.bulk_create(
-            AnswerTheme(answer=answer, theme=mention.theme, polarity=mention.polarity, label=mention.label)
-            for mention in themes.themes_of(answer.text, vocabulary_of(shop_id))
+            AnswerTheme(answer_id=answer_id, theme=mention.theme, polarity=mention.polarity, label=mention.label)
+            for mention in themes.themes_of(text, vocabulary_of(shop_id))
         )
     return score
 
@@ -99,45 +97,20 @@ def _shop_model(shop_id: int, language: str) -> learned.ShopModel | None:
 
 @dataclass(frozen=True)
 class Examples:
+    """Comments and whether each one's customer was happy."""
+
     texts: list[str]
     positive: list[bool]
 
 
-def examples_of(shop: "Shop", language: str) -> Examples:
-    """The shop's comments in a language, labelled by the customer's own score.
-
-    NPS 0–6 / CSAT 1–2 say negative, NPS 9–10 / CSAT 4–5 positive; passives teach nothing.
-    """
-    from feedback.models import Answer
-
-    def lead(kind: str) -> Subquery:
-        return Subquery(
-            Answer.objects.filter(response=OuterRef("response"), question__kind=kind, score__isnull=False).values(
-                "score"
-            )[:1]
-        )
-
-    rows = (
-        Answer.objects.filter(response__shop=shop, sentiment__language=language)
-        .exclude(text="")
-        .annotate(nps=lead("nps"), csat=lead("csat"))
-        .filter(Q(nps__lte=6) | Q(nps__gte=9) | Q(nps__isnull=True, csat__lte=2) | Q(nps__isnull=True, csat__gte=4))
-        .values_list("text", "nps", "csat")
-    )
-    texts, positive = [], []
-    for text, nps, csat in rows.iterator(chunk_size=2000):
-        texts.append(text)
-        positive.append(nps >= 9 if nps is not None else csat >= 4)
-    return Examples(texts=texts, positive=positive)
-
-
-def train_shop_model(shop: "Shop", language: str, *, now: datetime | None = None) -> LearnedModel | None:
-    """Train (or retrain) the shop's model for a language, if it has enough scored comments.
+def train_shop_model(
+    shop: Shop, language: str, examples: Examples, *, now: datetime | None = None
+) -> LearnedModel | None:
+    """Train (or retrain) the shop's model for a language, if the examples are enough.
 
     The held-out figures are measured first (80% train, 20% test, seeded); the stored model
     is then trained on everything. It is used only while it beats the analyzer held out.
     """
-    examples = examples_of(shop, language)
     positives = sum(examples.positive)
     if len(examples.texts) < MIN_EXAMPLES or min(positives, len(examples.texts) - positives) < MIN_PER_LABEL:
         return None
@@ -161,36 +134,12 @@ def train_shop_model(shop: "Shop", language: str, *, now: datetime | None = None
     return stored
 
 
-def needs_training(shop: "Shop", language: str) -> bool:
-    """No model yet, or enough new scored comments since the last one."""
-    from feedback.models import Answer
-
+def needs_training(shop: Shop, language: str, *, comments: int) -> bool:
+    """No model yet, or enough new scored comments (`comments` now) since the last one."""
     current = LearnedModel.objects.filter(shop=shop, language=language).values_list("examples", flat=True).first()
-    said = Answer.objects.filter(response__shop=shop, sentiment__language=language).exclude(text="").count()
     if current is None:
-        return said >= MIN_EXAMPLES
-    return said >= current * (1 + RETRAIN_GROWTH)
-
-
-# --- Re-scoring history ---------------------------------------------------------------
-
-
-def rescore(
-    answers: "Iterator[Answer] | list[Answer]", *, progress: Callable[[int], None] | None = None
-) -> tuple[int, int]:
-    """Score the answers again; returns (scored, changed). `progress` hears every batch."""
-    scored = changed = 0
-    for answer in answers:
-        before = getattr(answer, "sentiment", None)
-        previous = (before.label, before.polarity, before.analyzer) if before is not None else None
-        after = score_answer(answer)
-        scored += 1
-        changed += previous != (after.label, after.polarity, after.analyzer)
-        if progress is not None and scored % 100 == 0:
-            progress(scored)
-    if progress is not None:
-        progress(scored)
-    return scored, changed
+        return comments >= MIN_EXAMPLES
+    return comments >= current * (1 + RETRAIN_GROWTH)
 
 
 def _lines(text: str) -> list[str]:

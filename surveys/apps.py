@@ -8,8 +8,11 @@ class SurveysConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from config import metrics
         from surveys import checks  # noqa: F401 - registers the system checks
+        from surveys.gauges import invitation_gauges
         from surveys.suppressions import on_provider_tracking
 
         # Bounces, complaints and unsubscribes reported by the email provider's webhook.
         tracking.connect(on_provider_tracking, dispatch_uid="surveys.provider_tracking")
+        metrics.count_from_database(invitation_gauges)

@@ -5,10 +5,10 @@ import random
 import pytest
 from django.core.management import call_command
 
+from feedback import comments
 from feedback.models import Answer
-from sentiment import domain, engine, themes
+from sentiment import engine, themes
 from sentiment.models import AnswerTheme, LearnedModel, SentimentScore, Theme
-from sentiment.tasks import retrain_shop_models
 from tests.factories import ResponseFactory, SurveyFactory
 
 
@@ -47,8 +47,8 @@ def test_scoring_a_comment_stores_its_themes_and_scoring_again_replaces_them():
     answer = response.answers.get(question__kind="comment")
     Theme.objects.create(shop=response.shop, name="courier_manners", keywords_en="rude")
 
-    domain.score_answer(answer)
-    domain.score_answer(answer)
+    comments.score_answer(answer)
+    comments.score_answer(answer)
 
     assert set(AnswerTheme.objects.values_list("theme", "label")) == {
         ("delivery", "negative"),
@@ -75,16 +75,16 @@ def finglish_history(shop, count, seed=0):
         comment = f"{rng.choice(_GOOD if happy else _BAD)} {rng.choice(['', '!', ' :)', ' ..'])}".strip()
         score = rng.choice([9, 10] if happy else [0, 2, 4])
         response = ResponseFactory(score=score, comment=comment, invitation__survey=survey)
-        domain.score_answer(response.answers.get(question__kind="comment"))
+        comments.score_answer(response.answers.get(question__kind="comment"))
 
 
 @pytest.mark.django_db
 def test_a_shop_model_needs_enough_of_its_customers_scored_comments():
     response = ResponseFactory(score=9, comment="ali bood")
-    domain.score_answer(response.answers.get(question__kind="comment"))
+    comments.score_answer(response.answers.get(question__kind="comment"))
 
-    assert domain.train_shop_model(response.shop, "en") is None
-    assert not domain.needs_training(response.shop, "en")
+    assert not comments.train_shop_model(response.shop, "en")
+    assert not comments.needs_training(response.shop, "en")
 
 
 @pytest.mark.django_db
@@ -92,10 +92,10 @@ def test_the_scheduler_trains_a_shop_model_that_reads_its_customers_and_records_
     shop = SurveyFactory().shop
     finglish_history(shop, 220)
 
-    trained = retrain_shop_models()
+    trained = comments.retrain_shop_models()
     model = LearnedModel.objects.get(shop=shop, language="en")
     response = ResponseFactory(score=2, comment="sard resid, afzaah", invitation__survey__shop=shop)
-    score = domain.score_answer(response.answers.get(question__kind="comment"))
+    score = comments.score_answer(response.answers.get(question__kind="comment"))
 
     assert trained == 1
     assert (model.examples, model.held_out_count) == (220, 44)
@@ -104,7 +104,7 @@ def test_the_scheduler_trains_a_shop_model_that_reads_its_customers_and_records_
     assert score.label == "negative"
     assert score.analyzer.startswith("shop-1+")
     # Nothing new to learn from: the next run leaves it alone.
-    assert retrain_shop_models() == 0
+    assert comments.retrain_shop_models() == 0
 
 
 @pytest.mark.django_db

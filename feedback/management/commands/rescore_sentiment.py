@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from feedback.comments import rescore
 from feedback.models import Answer
-from sentiment.domain import rescore
 from surveys.models import Shop
 
 

@@ -1,0 +1,83 @@
+"""Reading the customers' comments: each answer's sentiment and themes (through sentiment's
+analyzers), the examples a shop's own model learns from (comments labelled by the customer's
+own score), retraining those models and reading history again."""
+
+from collections.abc import Callable, Iterable
+
+from django.db.models import OuterRef, Q, Subquery
+
+from feedback.models import Answer
+from sentiment import domain as sentiment
+from sentiment.models import SentimentScore
+from surveys.models import Shop
+
+
+def score_answer(answer: Answer) -> SentimentScore:
+    """Score one comment and tag its themes; scoring again replaces both."""
+    return sentiment.read_answer(answer.pk, answer.text, shop_id=answer.response.shop_id)
+
+
+def _commented(shop: Shop, language: str) -> "Q":
+    return Q(response__shop=shop, sentiment__language=language) & ~Q(text="")
+
+
+def examples_of(shop: Shop, language: str) -> sentiment.Examples:
+    """The shop's comments in a language, labelled by the customer's own score.
+
+    NPS 0–6 / CSAT 1–2 say negative, NPS 9–10 / CSAT 4–5 positive; passives teach nothing.
+    """
+
+    def lead(kind: str) -> Subquery:
+        return Subquery(
+            Answer.objects.filter(response=OuterRef("response"), question__kind=kind, score__isnull=False).values(
+                "score"
+            )[:1]
+        )
+
+    rows = (
+        Answer.objects.filter(_commented(shop, language))
+        .annotate(nps=lead("nps"), csat=lead("csat"))
+        .filter(Q(nps__lte=6) | Q(nps__gte=9) | Q(nps__isnull=True, csat__lte=2) | Q(nps__isnull=True, csat__gte=4))
+        .values_list("text", "nps", "csat")
+    )
+    texts, positive = [], []
+    for text, nps, csat in rows.iterator(chunk_size=2000):
+        texts.append(text)
+        positive.append(nps >= 9 if nps is not None else csat >= 4)
+    return sentiment.Examples(texts=texts, positive=positive)
+
+
+def needs_training(shop: Shop, language: str) -> bool:
+    """No model yet, or enough new scored comments since the last one."""
+    return sentiment.needs_training(shop, language, comments=Answer.objects.filter(_commented(shop, language)).count())
+
+
+def train_shop_model(shop: Shop, language: str) -> bool:
+    """Train the shop's model for a language from its customers' comments; whether one was stored."""
+    return sentiment.train_shop_model(shop, language, examples_of(shop, language)) is not None
+
+
+def retrain_shop_models() -> int:
+    """Each shop's model per language, trained again where enough new scored comments came in."""
+    trained = 0
+    for shop in Shop.objects.all():
+        for language in sentiment.LANGUAGES:
+            if needs_training(shop, language) and train_shop_model(shop, language):
+                trained += 1
+    return trained
+
+
+def rescore(answers: Iterable[Answer], *, progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """Score the answers again; returns (scored, changed). `progress` hears every batch."""
+    scored = changed = 0
+    for answer in answers:
+        before = getattr(answer, "sentiment", None)
+        previous = (before.label, before.polarity, before.analyzer) if before is not None else None
+        after = score_answer(answer)
+        scored += 1
+        changed += previous != (after.label, after.polarity, after.analyzer)
+        if progress is not None and scored % 100 == 0:
+            progress(scored)
+    if progress is not None:
+        progress(scored)
+    return scored, changed
