@@ -750,7 +750,7 @@ def test_the_case_page_makes_as_many_queries_for_three_notes_orders_and_surveys_
 
 
 def test_the_case_page_shows_what_the_comment_is_about(signed_in, survey):
-    from sentiment.domain import score_answer
+    from feedback.comments import score_answer
 
     case = case_in(survey, comment="Fast delivery, but the box was crushed.")
     score_answer(case.response.answers.get(question__kind="comment"))
@@ -762,7 +762,7 @@ def test_the_case_page_shows_what_the_comment_is_about(signed_in, survey):
 
 
 def test_the_queue_filters_by_theme_and_product(signed_in, survey):
-    from sentiment.domain import score_answer
+    from feedback.comments import score_answer
     from surveys.models import OrderLine
 
     about_delivery = case_in(survey, comment="The courier was two days late.")
