@@ -7,7 +7,10 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         from config import metrics
+        from feedback import privacy as feedback_privacy
         from feedback.gauges import case_gauges, response_gauges
+        from surveys import privacy
 
         metrics.count_from_database(response_gauges)
         metrics.count_from_database(case_gauges)
+        privacy.register(feedback_privacy.PERSONAL_DATA)

@@ -134,6 +134,12 @@ def train_shop_model(
     return stored
 
 
+def forget_shop_models(shop: Shop, languages: set[str]) -> None:
+    """Delete the shop's models for these languages (their vocabulary holds words of comments
+    that were erased); the scheduler trains new ones from what is left."""
+    LearnedModel.objects.filter(shop=shop, language__in=languages).delete()
+
+
 def needs_training(shop: Shop, language: str, *, comments: int) -> bool:
     """No model yet, or enough new scored comments (`comments` now) since the last one."""
     current = LearnedModel.objects.filter(shop=shop, language=language).values_list("examples", flat=True).first()

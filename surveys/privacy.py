@@ -1,11 +1,13 @@
 """A customer's data: exporting all of it, erasing it on request, and the shop's retention.
 
-Personal data lives in every app, so this is the one module of `surveys` that reaches into
-feedback, sentiment and reports (and admin's log): one place knows every field that holds
-it. `CUSTOMER_MODELS` names each model a customer's rows reach by foreign key; the tests
-walk the models and fail when a new one is missing here.
+Personal data lives in every app. This module does what concerns the customer, their orders,
+invitations and suppressions, and hands the rest to each app's `PersonalData` hooks, which the
+app registers from its AppConfig.ready() (feedback/privacy.py, reports/privacy.py,
+sentiment/privacy.py): a lower app never imports a higher one. `CUSTOMER_MODELS` gathers each
+model a customer's rows reach by foreign key; the tests walk the models and fail when a new
+one is known to no app.
 
-What becomes of each, by erasure and by retention alike (`anonymise` below):
+What becomes of each, by erasure and by retention alike:
 
 - Customer: name, email, phone and consent blanked; language and dates stay (the numbers
   cut by them). `anonymised_at` says when.
@@ -35,8 +37,8 @@ saying who and when, never what.
 import calendar
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -47,13 +49,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from config import mail
-from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
-from reports.models import ReportRun
-from sentiment.models import LearnedModel, SentimentScore
 from surveys.errors import DomainError, NotFound
 from surveys.models import Channel, Consent, Customer, Erasure, Invitation, Membership, Order, Shop, Suppression
 from surveys.phones import region_of
@@ -69,34 +69,83 @@ REDACTED_REASON = "the details were erased with the customer's data"
 # Rows handled per transaction by retention: small enough to hold locks briefly.
 BATCH = 2000
 
-# Every model a customer's rows reach by foreign key (see the module docstring and the tests).
+# Every model a customer's rows reach by foreign key (see the module docstring and the tests);
+# each app adds its own when it registers.
 CUSTOMER_MODELS = {
     "surveys.Customer",
     "surveys.Order",
     "surveys.OrderLine",
     "surveys.Invitation",
     "surveys.Erasure",
-    "feedback.Response",
-    "feedback.Answer",
-    "feedback.FollowUp",
-    "feedback.CaseNote",
-    "feedback.CaseEvent",
-    "sentiment.SentimentScore",
-    "sentiment.AnswerTheme",
 }
-# Reached too, but holding nothing about the customer: the shop's alert receiver and its answers,
-# and when the alert to the shop's staff was tried.
-NOT_ABOUT_THE_CUSTOMER = {"feedback.AlertDelivery", "feedback.Alert"}
+# Reached too, but holding nothing about the customer (the apps add theirs).
+NOT_ABOUT_THE_CUSTOMER: set[str] = set()
 # Fields left out of an export, and why.
 NOT_EXPORTED = {
     # Secrets that open the survey link: whoever holds the export could answer as the customer.
     "surveys.Invitation": {"token_hash", "reminder_token_hash", "token_nonce"},
-    # The staff who worked the case and what the trail says of them are the staff's data.
-    "feedback.CaseNote": {"author"},
-    "feedback.CaseEvent": {"actor", "detail"},
-    "feedback.FollowUp": {"assignee"},
     "surveys.Erasure": {"requested_by", "via"},
 }
+
+
+@dataclass(frozen=True)
+class Erasing:
+    """An erasure in progress, as an app's hook sees it (inside the erasure's transaction)."""
+
+    customer: Customer
+    shop: Shop
+    by: User | None
+    via: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Retaining:
+    """A retention run, as an app's hook sees it. `texts_until` is set when texts written before
+    it (and since `texts_since`) are due to be cleared; `cutoff` is the run's cutoff."""
+
+    shop: Shop
+    cutoff: datetime
+    texts_since: datetime | None
+    texts_until: datetime | None
+    batch: int
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """An app's part of a customer's data, and what export, erasure and retention do to it.
+
+    - `export(customer)`: the app's sections of the export (JSON-ready);
+    - `erase(erasing)`: clears what the app holds of the customer; returns counts by the names
+      of `Erased`'s fields;
+    - `forget(customer_ids)`: the customers were anonymised (by erasure or retention);
+    - `busy()`: an expression over Customer (OuterRef("pk")) true while the app still works
+      with the customer (an open case): retention leaves them be;
+    - `retain(retaining)`: counts by the names of `Retained`'s fields.
+    """
+
+    models: frozenset[str]
+    not_about_the_customer: frozenset[str] = frozenset()
+    not_exported: Mapping[str, set[str]] = field(default_factory=dict)
+    export: Callable[[Customer], dict[str, Any]] | None = None
+    erase: Callable[[Erasing], Mapping[str, int]] | None = None
+    forget: Callable[[Sequence[int]], None] | None = None
+    busy: Callable[[], Combinable] | None = None
+    retain: Callable[[Retaining], Mapping[str, int]] | None = None
+
+
+_holders: list[PersonalData] = []
+
+
+def register(holder: PersonalData) -> None:
+    """An app's hooks, from its AppConfig.ready(); registering the same twice is harmless."""
+    if holder in _holders:
+        return
+    _holders.append(holder)
+    CUSTOMER_MODELS.update(holder.models)
+    NOT_ABOUT_THE_CUSTOMER.update(holder.not_about_the_customer)
+    for label, fields in holder.not_exported.items():
+        NOT_EXPORTED.setdefault(label, set()).update(fields)
 
 
 class CustomerNotFound(NotFound):
@@ -134,66 +183,25 @@ def export_customer(customer: Customer, *, now: datetime | None = None) -> dict[
     """Everything held about the customer, as JSON-ready data, in a fixed number of queries.
 
     Each row is given with its fields by name (`NOT_EXPORTED` lists the few left out, and why);
-    rows belonging to a row are nested in it.
+    rows belonging to a row are nested in it. The apps' sections follow the invitations.
     """
     shop = customer.shop
     orders = Order.objects.filter(customer=customer).prefetch_related("lines").order_by("placed_at", "pk")
     invitations = Invitation.objects.filter(customer=customer).select_related("survey").order_by("send_at", "pk")
-    responses = (
-        Response.objects.filter(customer=customer)
-        .select_related("survey")
-        .prefetch_related(
-            models.Prefetch(
-                "answers",
-                queryset=Answer.objects.select_related("question", "sentiment")
-                .prefetch_related("themes")
-                .order_by("question__position", "pk"),
-            )
-        )
-        .order_by("submitted_at", "pk")
-    )
-    cases = {
-        case.response_id: case
-        for case in FollowUp.objects.filter(response__customer=customer).prefetch_related("notes", "events")
-    }
-    return {
+    exported: dict[str, Any] = {
         "format": "bazgasht-customer-export/1",
-        "exported_at": _json(now or timezone.now()),
+        "exported_at": as_json(now or timezone.now()),
         "shop": {"slug": shop.slug, "name": shop.display_name},
-        "customer": _row(customer),
-        "orders": [{**_row(order), "lines": [_row(line) for line in order.lines.all()]} for order in orders],
-        "invitations": [{**_row(invitation), "survey_name": invitation.survey.name} for invitation in invitations],
-        "responses": [_response(response, cases.get(response.pk)) for response in responses],
-        "suppressions": [_row(suppression) for suppression in _suppressions_of(customer)],
-        "erasures": [_row(erasure) for erasure in Erasure.objects.filter(customer=customer)],
+        "customer": row_of(customer),
+        "orders": [{**row_of(order), "lines": [row_of(line) for line in order.lines.all()]} for order in orders],
+        "invitations": [{**row_of(invitation), "survey_name": invitation.survey.name} for invitation in invitations],
     }
-
-
-def _response(response: Response, case: FollowUp | None) -> dict[str, Any]:
-    answers = []
-    for answer in response.answers.all():
-        sentiment = getattr(answer, "sentiment", None)
-        answers.append(
-            {
-                **_row(answer),
-                "question_text": answer.question.text,
-                "question_kind": answer.question.kind,
-                "sentiment": _row(sentiment) if sentiment is not None else None,
-                "themes": [_row(theme) for theme in answer.themes.all()],
-            }
-        )
-    return {
-        **_row(response),
-        "survey_name": response.survey.name,
-        "answers": answers,
-        "case": None
-        if case is None
-        else {
-            **_row(case),
-            "notes": [_row(note) for note in case.notes.all()],
-            "events": [_row(event) for event in case.events.all()],
-        },
-    }
+    for holder in _holders:
+        if holder.export is not None:
+            exported.update(holder.export(customer))
+    exported["suppressions"] = [row_of(suppression) for suppression in _suppressions_of(customer)]
+    exported["erasures"] = [row_of(erasure) for erasure in Erasure.objects.filter(customer=customer)]
+    return exported
 
 
 def _suppressions_of(customer: Customer) -> list[Suppression]:
@@ -205,16 +213,17 @@ def _suppressions_of(customer: Customer) -> list[Suppression]:
     return list(Suppression.objects.filter(wanted, shop_id=customer.shop_id).order_by("created_at"))
 
 
-def _row(instance: models.Model) -> dict[str, Any]:
+def row_of(instance: models.Model) -> dict[str, Any]:
+    """A row for the export: its fields by name and JSON-ready, less those `NOT_EXPORTED`."""
     skipped = NOT_EXPORTED.get(instance._meta.label, set())
     return {
-        field.name: _json(getattr(instance, field.attname))
-        for field in instance._meta.concrete_fields
-        if field.name not in skipped
+        column.name: as_json(getattr(instance, column.attname))
+        for column in instance._meta.concrete_fields
+        if column.name not in skipped
     }
 
 
-def _json(value: Any) -> Any:
+def as_json(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -233,9 +242,9 @@ class Erased:
     erased_at: datetime
     invitations_cancelled: int
     links_closed: int
-    answers_cleared: int
-    notes_cleared: int
-    cases: int
+    answers_cleared: int = 0
+    notes_cleared: int = 0
+    cases: int = 0
 
 
 def erase_customer(customer: Customer, *, by: User | None = None, via: str = "", now: datetime | None = None) -> Erased:
@@ -243,10 +252,9 @@ def erase_customer(customer: Customer, *, by: User | None = None, via: str = "",
 
     Safe to repeat. Side effects, in one transaction (see the module docstring for each
     field): cancels the customer's scheduled invitations and closes their open links; blanks
-    their details, comments and case notes; deletes the shop's learned sentiment models the
-    comments taught; puts their addresses on the suppression list as hashes; records an
-    Erasure and an "erased" event on each of their cases (who and when, not what). After
-    commit, deletes the monthly report PDFs that may name them and queues those again.
+    their details; puts their addresses on the suppression list as hashes; records an Erasure.
+    Each app's hook clears what it holds in the same transaction (comments, case notes, the
+    learned models they taught, the monthly reports that may name them).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -260,50 +268,19 @@ def erase_customer(customer: Customer, *, by: User | None = None, via: str = "",
         closed = invitations.filter(status__in=[Invitation.Status.SENT, Invitation.Status.OPENED]).update(
             status=Invitation.Status.EXPIRED, closed_at=now, reason=CLOSED_REASON
         )
-        responses = list(Response.objects.filter(customer=customer).values_list("pk", "submitted_at"))
-        cases = list(FollowUp.objects.filter(response__customer=customer).values_list("pk", "created_at"))
-        case_ids = [pk for pk, _ in cases]
-        cleared = _clear_feedback([pk for pk, _ in responses], shop=shop)
-        notes = _clear_notes(CaseNote.objects.filter(follow_up_id__in=case_ids))
+        erasing = Erasing(customer=customer, shop=shop, by=by, via=via, now=now)
+        counts: dict[str, int] = {}
+        for holder in _holders:
+            if holder.erase is not None:
+                counts.update(holder.erase(erasing))
         _anonymise_customers(Customer.objects.filter(pk=customer.pk), now=now)
         for channel, address in addresses:
             _suppress_by_marker(shop, channel, address)
         Erasure.objects.create(shop=shop, customer=customer, requested_by=by, via=via[:120], at=now)
-        CaseEvent.objects.bulk_create(
-            CaseEvent(follow_up_id=case_id, actor=by, action="erased", detail={"via": via} if via else {})
-            for case_id in case_ids
-        )
-        # The reports name flagged customers by the case's month and quote comments by the answer's.
-        stale = _reports_covering(shop, [at for _, at in responses] + [at for _, at in cases])
-        transaction.on_commit(lambda: _remake_reports(stale))
     log.info("customer %s of shop %s erased (%s)", customer.pk, shop.pk, via or "staff")
     return Erased(
-        customer_id=customer.pk,
-        erased_at=now,
-        invitations_cancelled=cancelled,
-        links_closed=closed,
-        answers_cleared=cleared,
-        notes_cleared=notes,
-        cases=len(case_ids),
+        customer_id=customer.pk, erased_at=now, invitations_cancelled=cancelled, links_closed=closed, **counts
     )
-
-
-def _clear_feedback(response_ids: Sequence[int], *, shop: Shop) -> int:
-    """Blank the responses' texts and their cases' words; forget the learned models they taught."""
-    answers = Answer.objects.filter(response_id__in=response_ids).exclude(text="")
-    languages = set(SentimentScore.objects.filter(answer__in=answers).values_list("language", flat=True))
-    cleared = answers.update(text="")
-    FollowUp.objects.filter(response_id__in=response_ids).exclude(keywords=[], goodwill_note="").update(
-        keywords=[], goodwill_note=""
-    )
-    if languages:
-        # Its vocabulary holds the comments' words; the scheduler trains a new one from what is left.
-        LearnedModel.objects.filter(shop=shop, language__in=languages).delete()
-    return cleared
-
-
-def _clear_notes(notes: models.QuerySet[CaseNote]) -> int:
-    return notes.exclude(text=ERASED_TEXT).update(text=ERASED_TEXT)
 
 
 def _anonymise_customers(customers: models.QuerySet[Customer], *, now: datetime) -> int:
@@ -323,11 +300,11 @@ def _anonymise_customers(customers: models.QuerySet[Customer], *, now: datetime)
     invitations.exclude(token_hash=None, reminder_token_hash=None, token_nonce="").update(
         token_hash=None, reminder_token_hash=None, token_nonce="", remind_at=None
     )
-    _scrub_admin_history(Customer, ids, label="customer")
-    _scrub_admin_history(Invitation, list(invitations.values_list("pk", flat=True)), label="invitation")
-    _scrub_admin_history(
-        Response, list(Response.objects.filter(customer_id__in=ids).values_list("pk", flat=True)), label="response"
-    )
+    scrub_admin_history(Customer, ids, label="customer")
+    scrub_admin_history(Invitation, list(invitations.values_list("pk", flat=True)), label="invitation")
+    for holder in _holders:
+        if holder.forget is not None:
+            holder.forget(ids)
     return Customer.objects.filter(pk__in=ids).update(
         email="",
         phone="",
@@ -340,7 +317,7 @@ def _anonymise_customers(customers: models.QuerySet[Customer], *, now: datetime)
     )
 
 
-def _scrub_admin_history(model: type[models.Model], ids: Sequence[int], *, label: str) -> None:
+def scrub_admin_history(model: type[models.Model], ids: Sequence[int], *, label: str) -> None:
     """The admin's history names each changed object by its str(), which for these is the customer."""
     entries = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(model))
     # Most of what retention anonymises was never changed in the admin: one look saves the update.
@@ -376,27 +353,6 @@ def _suppress_by_marker(shop: Shop, channel: str, address: str) -> None:
         pass  # Suppressed a moment ago by another request: what matters is that it is.
 
 
-def _reports_covering(shop: Shop, moments: Iterable[datetime]) -> list[int]:
-    """The shop's finished monthly reports that may cover any of these times (by a month's
-    first day; a Jalali month starts up to a month before, so a report is rather taken
-    twice than missed)."""
-    days = {moment.astimezone(shop.tz).date() for moment in moments}
-    if not days:
-        return []
-    covering = Q(pk__in=[])
-    for day in days:
-        covering |= Q(period__lte=day, period__gt=day - timedelta(days=31))
-    return list(ReportRun.objects.filter(covering, shop=shop).exclude(file="").values_list("pk", flat=True))
-
-
-def _remake_reports(run_ids: list[int]) -> None:
-    """Delete the PDFs and queue the runs again; the scheduler renders them from the erased data."""
-    for run in ReportRun.objects.filter(pk__in=run_ids):
-        if run.file:
-            run.file.delete(save=False)
-        ReportRun.objects.filter(pk=run.pk).update(file="", status=ReportRun.Status.PENDING, error="")
-
-
 # --- Retention -------------------------------------------------------------------------------
 
 
@@ -421,56 +377,38 @@ def apply_retention(shop: Shop, *, now: datetime | None = None, batch: int = BAT
     """Anonymise what the shop keeps longer than its `retention_months`, in batches.
 
     Safe to run again at any point, and after a crash: every step skips what is done, and
-    the time up to which answers are done (`retention_applied_until`) moves only at the end.
-    - answers submitted before the cutoff lose their texts, their cases their words;
-    - case notes written before it become "[erased]";
-    - customers created before it with no order since, no survey still open and no open
-      case are anonymised;
-    - suppression-list addresses added before it are kept as hashes;
-    - with `retention_purges_reports`, monthly report PDFs of months before it are deleted.
+    the time up to which texts are done (`retention_applied_until`) moves only after the apps'
+    hooks ran.
+    - the apps clear texts written before the cutoff (answers and their cases' words, case
+      notes) and, with `retention_purges_reports`, delete monthly report PDFs of months before it;
+    - customers created before it with no order since, no survey still open and nothing an app
+      still works on (an open case) are anonymised;
+    - suppression-list addresses added before it are kept as hashes.
     """
     if not shop.retention_months:
         return Retained()
     now = now or timezone.now()
     cutoff = months_before(now, shop.retention_months)
-    done = Retained()
     start = shop.retention_applied_until
-    if start is None or start < cutoff:
-        done.answers = _retain_answers(shop, since=start, until=cutoff, batch=batch)
-        done.notes = _retain_notes(shop, since=start, until=cutoff, batch=batch)
+    texts_due = start is None or start < cutoff
+    retaining = Retaining(
+        shop=shop, cutoff=cutoff, texts_since=start, texts_until=cutoff if texts_due else None, batch=batch
+    )
+    counts: dict[str, int] = {}
+    for holder in _holders:
+        if holder.retain is not None:
+            counts.update(holder.retain(retaining))
+    if texts_due:
         Shop.objects.filter(pk=shop.pk).update(retention_applied_until=cutoff)
         shop.retention_applied_until = cutoff
+    done = Retained(**counts)
     done.customers = _retain_customers(shop, cutoff=cutoff, now=now, batch=batch)
     done.suppressions = _retain_suppressions(shop, cutoff=cutoff, batch=batch)
-    if shop.retention_purges_reports:
-        done.reports = _purge_reports(shop, cutoff=cutoff)
     log.info(
         "retention for shop %s (%s months): %s answers, %s notes, %s customers, %s suppressions, %s reports",
         shop.pk, shop.retention_months, done.answers, done.notes, done.customers, done.suppressions, done.reports,
     )  # fmt: skip
     return done
-
-
-def _retain_answers(shop: Shop, *, since: datetime | None, until: datetime, batch: int) -> int:
-    responses = Response.objects.filter(shop=shop, submitted_at__lt=until)
-    if since is not None:
-        responses = responses.filter(submitted_at__gte=since)
-    cleared = 0
-    for ids in _pages(responses, "submitted_at", batch=batch):
-        with transaction.atomic():
-            cleared += _clear_feedback(ids, shop=shop)
-    return cleared
-
-
-def _retain_notes(shop: Shop, *, since: datetime | None, until: datetime, batch: int) -> int:
-    notes = CaseNote.objects.filter(follow_up__shop=shop, created_at__lt=until)
-    if since is not None:
-        notes = notes.filter(created_at__gte=since)
-    cleared = last = 0
-    while ids := list(notes.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch]):
-        cleared += _clear_notes(CaseNote.objects.filter(pk__in=ids))
-        last = ids[-1]
-    return cleared
 
 
 def _retain_customers(shop: Shop, *, cutoff: datetime, now: datetime, batch: int) -> int:
@@ -479,25 +417,21 @@ def _retain_customers(shop: Shop, *, cutoff: datetime, now: datetime, batch: int
     live = [Invitation.Status.SCHEDULED, Invitation.Status.SENDING, Invitation.Status.SENT, Invitation.Status.OPENED]
     waiting = Customer.objects.filter(shop=shop, anonymised_at__isnull=True, created_at__lt=cutoff)
     anonymised = 0
-    for ids in _pages(waiting, "created_at", batch=batch):
+    for ids in pages(waiting, "created_at", batch=batch):
         idle = (
             Customer.objects.filter(pk__in=ids)
             .exclude(Exists(Order.objects.filter(customer=OuterRef("pk"), placed_at__gte=cutoff)))
             .exclude(Exists(Invitation.objects.filter(customer=OuterRef("pk"), status__in=live)))
-            .exclude(
-                Exists(
-                    FollowUp.objects.filter(response__customer=OuterRef("pk")).exclude(
-                        status__in=[FollowUp.Status.RESOLVED, FollowUp.Status.NO_CONTACT]
-                    )
-                )
-            )
         )
+        for holder in _holders:
+            if holder.busy is not None:
+                idle = idle.exclude(holder.busy())
         with transaction.atomic():
             anonymised += _anonymise_customers(idle, now=now)
     return anonymised
 
 
-def _pages(rows: models.QuerySet[Any], field: str, *, batch: int) -> Iterator[list[int]]:
+def pages(rows: models.QuerySet[Any], field: str, *, batch: int) -> Iterator[list[int]]:
     """The ids of `rows` in pages of `batch`, oldest `field` first, walked on the (field, pk)
     index by keyset: each page starts after the last row of the one before."""
     after: tuple[datetime, int] | None = None
@@ -523,17 +457,6 @@ def _retain_suppressions(shop: Shop, *, cutoff: datetime, batch: int) -> int:
             hashed += _hash_suppressions(Suppression.objects.filter(pk__in=ids))
         last = ids[-1]
     return hashed
-
-
-def _purge_reports(shop: Shop, *, cutoff: datetime) -> int:
-    # A month whose first day is more than 31 days before the cutoff ended before it.
-    old = ReportRun.objects.filter(shop=shop, period__lt=cutoff.date() - timedelta(days=31)).exclude(file="")
-    purged = 0
-    for run in old:
-        run.file.delete(save=False)
-        ReportRun.objects.filter(pk=run.pk).update(file="")
-        purged += 1
-    return purged
 
 
 # --- Requests a store passes on (Shopify's mandatory privacy webhooks) ------------------------
@@ -591,7 +514,7 @@ def send_data_request(shop: Shop, customers: Sequence[Customer], *, via: str, re
 def erase_shop_customers(shop: Shop, *, via: str, batch: int = BATCH) -> int:
     """Erase every customer of the shop (a store's request once its owner left); how many."""
     erased = 0
-    for ids in _pages(Customer.objects.filter(shop=shop, anonymised_at__isnull=True), "pk", batch=batch):
+    for ids in pages(Customer.objects.filter(shop=shop, anonymised_at__isnull=True), "pk", batch=batch):
         for customer in Customer.objects.filter(pk__in=ids):
             erase_customer(customer, via=via)
             erased += 1
