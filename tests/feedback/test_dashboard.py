@@ -9,7 +9,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from feedback.dashboard import nps_axis, nps_total, read_choices
+from feedback.dashboard_chart import nps_axis
+from feedback.dashboard_choices import read_choices
+from feedback.dashboard_figures import nps_total
 from feedback.flagging import flag_response
 from feedback.metrics import Calendar, Cut, NpsTally, Period, ces_trend, csat_trend, nps_trend, response_rate_trend
 from feedback.models import Answer, FollowUp
