@@ -33,7 +33,8 @@ def main() -> None:
 
     django.setup()
     from sentiment import engine
-    from sentiment.evaluation import LabelledSet, read_labelled, refit, score_results
+    from sentiment.evaluation import LabelledSet, read_labelled, score_results
+    from sentiment.learned import refit
 
     vader, uci = read_labelled(args.data / VADER_FILE), read_labelled(args.data / UCI_FILE)
     vader.name, uci.name = "VADER snippets", "UCI cells"

@@ -2,7 +2,7 @@ import logging
 import os
 from typing import Any
 
-from celery import Celery, Task
+from celery import Celery, Signature, Task
 from celery.signals import after_setup_logger, after_setup_task_logger, task_postrun, task_prerun
 from kombu.exceptions import OperationalError
 
@@ -43,7 +43,7 @@ def _redact_worker_logs(logger: logging.Logger, **_: Any) -> None:
 log = logging.getLogger(__name__)
 
 
-def hand_over(task: Task, *args: Any, left_for: str, **kwargs: Any) -> bool:
+def hand_over(task: Task | Signature, *args: Any, left_for: str, **kwargs: Any) -> bool:
     """Queue `task`, whose work the database also marks as undone so a sweep finds it if this fails.
 
     With the broker unreachable it logs a warning naming what is left (`left_for`: "the sweep of

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import jdatetime
+from celery import signature
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
@@ -40,6 +41,8 @@ MAX_ATTEMPTS = 5
 FIRST_RETRY = timedelta(minutes=5)
 # A run claimed this long ago and not finished lost its worker (killed, machine gone): try again.
 STALE_AFTER = timedelta(minutes=30)
+# The worker's task, by name: reports/tasks.py imports this module, so this one does not import it.
+MAKE_REPORT = signature("reports.tasks.make_report")
 
 
 class BadMonth(DomainError):
@@ -174,10 +177,8 @@ def _month_due(shop: Shop, schedule: ReportSchedule, now: datetime) -> Span | No
 def _enqueue(run_ids: list[int]) -> None:
     """Hand runs to the workers. With the broker down the runs stay pending in the database,
     and the scheduler's sweep hands them over again once it is back: asking never fails."""
-    from reports.tasks import make_report  # tasks import this module
-
     for run_id in run_ids:
-        if not hand_over(make_report, run_id, left_for="the report sweep"):
+        if not hand_over(MAKE_REPORT, run_id, left_for="the report sweep"):
             return
 
 

@@ -236,26 +236,3 @@ def measure(labelled: LabelledSet) -> list[Measured]:
 def features_of(labelled: LabelledSet) -> list[tuple[dict[str, float], bool]]:
     features = engine.english_features if labelled.language == "en" else engine.persian_features
     return [features(text) for text in labelled.texts]
-
-
-def refit(fit_on: Sequence[LabelledSet], target: LabelledSet) -> tuple[dict[str, float], Scores]:
-    """The language's weights fitted afresh on `fit_on` (each set weighing the same), and
-    how they do on `target`: the cross-set check of the shipped fit. As in the shipped fit,
-    comments with nothing found are left out: they are no_signal whatever the weights."""
-    from sentiment.learned import fit_weights  # scikit-learn, only when asked
-
-    if any(labelled.language != target.language for labelled in fit_on):
-        raise ValueError("fit on sets of the target's language")
-    rows, labels, groups = [], [], []
-    for index, labelled in enumerate(fit_on):
-        for (features, found), label in zip(features_of(labelled), labelled.labels, strict=True):
-            if found:
-                rows.append(features)
-                labels.append(label)
-                groups.append(labelled.name or str(index))
-    weights = fit_weights(rows, labels, groups=groups)
-    results = [
-        engine.from_log_odds(engine.log_odds(features, weights), found, language=target.language, analyzer="refit")
-        for features, found in features_of(target)
-    ]
-    return weights, score_results(results, target.labels)

@@ -45,7 +45,9 @@ class Command(BaseCommand):
                 same_language = [fit for fit in fit_sets if fit.language == labelled.language]
                 if not same_language:
                     raise CommandError(f"--fit-on has no {labelled.language} file to refit {path.name}'s weights")
-                weights, scores = evaluation.refit(same_language, labelled)
+                from sentiment.learned import refit  # scikit-learn, only when asked
+
+                weights, scores = refit(same_language, labelled)
                 names = " + ".join(fit.name for fit in same_language)
                 self._row(f"refit on {names}", scores)
                 self.stdout.write(
