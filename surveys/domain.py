@@ -2,7 +2,7 @@ import hashlib
 import logging
 import re
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -452,6 +452,25 @@ def contact_channel(shop: Shop, customer: Customer) -> str | None:
     return None
 
 
+def first_order_times(customer_ids: Iterable[int]) -> dict[int, datetime]:
+    """When each customer placed their first order that counts (a store's test orders do not)."""
+    return dict(
+        Order.objects.counted()
+        .filter(customer_id__in=customer_ids)
+        .values("customer_id")
+        .annotate(first=Min("placed_at"))
+        .values_list("customer_id", "first")
+    )
+
+
+def is_repeat_customer(order: Order, first_order_at: dict[int, datetime]) -> bool:
+    """Whether the order's customer had placed an earlier order that counts: the rule of the
+    survey filters. The database records the same on each response (the trigger of feedback
+    migration 0013, for every way a response is stored); tests/feedback/test_repeat_rule.py
+    checks on both databases that the two agree."""
+    return first_order_at.get(order.customer_id, order.placed_at) < order.placed_at
+
+
 def survey_wants(survey: Survey, order: Order, *, skus: set[str], is_repeat: bool) -> bool:
     """The survey's filters: order total, products, first-time or repeat customer, sampling."""
     if survey.min_order_total is not None and order.total < survey.min_order_total:
@@ -529,13 +548,7 @@ def plan_invitations(
     customer_ids = {order.customer_id for order, _ in reachable}
     first_order_at: dict[int, datetime] = {}
     if any(survey.customers != Survey.Customers.ALL for survey in surveys):
-        first_order_at = dict(
-            Order.objects.counted()
-            .filter(customer_id__in=customer_ids)
-            .values("customer_id")
-            .annotate(first=Min("placed_at"))
-            .values_list("customer_id", "first")
-        )
+        first_order_at = first_order_times(customer_ids)
     planned_already: set[tuple[int, int]] = set()
     if not fresh:
         planned_already = set(
@@ -546,7 +559,7 @@ def plan_invitations(
     earliest_now = next_sending_time(shop, now)
     for order, channel in reachable:
         skus = {line.sku for line in (lines_of or {}).get(order.pk, [])}
-        is_repeat = first_order_at.get(order.customer_id, order.placed_at) < order.placed_at
+        is_repeat = is_repeat_customer(order, first_order_at)
         for survey in surveys:
             triggered_at = trigger_time(survey, order)
             if triggered_at is None or (order.pk, survey.pk) in planned_already:
