@@ -1,6 +1,6 @@
-"""Security plumbing: the staff authentication backend (lockout), session expiry, headers, and NULs.
+"""Security plumbing: the client's address, session expiry, headers, and NULs.
 
-The rules themselves are in feedback.signin; this module wires them into Django.
+The sign-in rules and the authentication backend that applies them are in feedback.signin.
 """
 
 import logging
@@ -8,20 +8,17 @@ import re
 import time
 from collections.abc import Callable
 from itertools import accumulate
-from typing import Any
 
+import csp.middleware
+from csp.constants import SELF
+from csp.middleware import PolicyParts
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views import defaults
-
-from feedback import signin
-from surveys.ratelimit import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -32,35 +29,19 @@ SEEN_AT = "seen_at"
 SEEN_RESOLUTION_SECONDS = 60
 
 
+def client_address(request: HttpRequest, *, proxy_hops: int) -> str:
+    """The client's address: REMOTE_ADDR, or the entry our own proxies added to X-Forwarded-For."""
+    if proxy_hops:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxy_hops:
+            return forwarded[-proxy_hops]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
     return client_address(request, proxy_hops=settings.TRUSTED_PROXY_HOPS) or None
-
-
-class LockoutBackend(ModelBackend):
-    """Django's username/password check, refused while the account or the address is locked out,
-    and counting each wrong password. Every sign-in (work list and admin) goes through here.
-
-    A locked sign-in raises PermissionDenied, which makes django.contrib.auth.authenticate stop
-    without trying the password; the lock is left on the request for the form's message.
-    """
-
-    def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
-    ) -> User | None:
-        if username is None or password is None:
-            return None
-        ip = client_ip(request)
-        lock = signin.lockout_for(username, ip)
-        if lock is not None:
-            if request is not None:
-                request.login_lockout = lock  # type: ignore[attr-defined]
-            raise PermissionDenied("sign-in is locked for a while")
-        user = super().authenticate(request, username=username, password=password, **kwargs)
-        if user is None:
-            signin.record_failure(username, ip)
-        return user
 
 
 def mark_signed_in(request: HttpRequest) -> None:
@@ -91,31 +72,35 @@ class SessionExpiryMiddleware:
         return self.get_response(request)
 
 
-def content_security_policy(*, frame_ancestors: str) -> str:
-    directives = {**settings.CONTENT_SECURITY_POLICY, "frame-ancestors": frame_ancestors}
-    if settings.CSP_REPORT_URI:
-        directives["report-uri"] = settings.CSP_REPORT_URI
-    return "; ".join(f"{name} {value}" for name, value in directives.items())
+class CSPMiddleware(csp.middleware.CSPMiddleware):
+    """django-csp's Content-Security-Policy (settings.CONTENT_SECURITY_POLICY: no inline or
+    third-party scripts), with frame-ancestors following X-Frame-Options.
+
+    A view that may be framed by our own pages says so once, with Django's
+    @xframe_options_sameorigin (the admin's live preview); it then gets frame-ancestors 'self'
+    too, every other page 'none'. get_policy_parts is django-csp's documented hook for this. A
+    view's own @csp_replace of frame-ancestors wins. Sits above XFrameOptionsMiddleware, so it
+    sees that header on the way out. (With DEBUG on, django-csp leaves Django's debug 404 and 500
+    pages without the header, as they carry inline script; with DEBUG off every page has it.)
+    """
+
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
+    ) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        if response.get("X-Frame-Options", "DENY").upper() == "SAMEORIGIN":
+            parts.replace = {"frame-ancestors": [SELF], **(parts.replace or {})}
+        return parts
 
 
 class SecurityHeadersMiddleware:
-    """Content-Security-Policy (no inline or third-party scripts) and Permissions-Policy.
-
-    Sits just above XFrameOptionsMiddleware, so it sees that header: a view that may be framed by
-    our own pages (@xframe_options_sameorigin, the admin's live preview) gets frame-ancestors
-    'self', every other page 'none'.
-    """
+    """Permissions-Policy, and no caching of what was asked for as someone."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.deny = content_security_policy(frame_ancestors="'none'")
-        self.same_origin = content_security_policy(frame_ancestors="'self'")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if "Content-Security-Policy" not in response:
-            framing = response.get("X-Frame-Options", "DENY").upper()
-            response["Content-Security-Policy"] = self.same_origin if framing == "SAMEORIGIN" else self.deny
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         if _for_someone(request) and "no-store" not in response.get("Cache-Control", ""):
             # Staff pages, exports, report PDFs and API answers hold customers' data: no browser

@@ -10,6 +10,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+
 from config.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -41,10 +43,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "anymail",
+    # django-csp: its system checks of CONTENT_SECURITY_POLICY, and the nonce template tags.
+    "csp",
     "surveys",
     "feedback",
     "sentiment",
     "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -60,8 +65,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.security.SessionExpiryMiddleware",
-    # Above XFrameOptionsMiddleware, so it sees that header on the way out (config/security.py).
     "config.security.SecurityHeadersMiddleware",
+    # Above XFrameOptionsMiddleware, so it sees that header on the way out (config/security.py).
+    "config.security.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -294,30 +300,34 @@ X_FRAME_OPTIONS = "DENY"
 
 # Staff sign-in: a username/password check that locks out after repeated failures, for the work
 # list and the admin alike (both sign in at /login/; TOTP two-factor is asked there when on).
-AUTHENTICATION_BACKENDS = ["config.security.LockoutBackend"]
+AUTHENTICATION_BACKENDS = ["feedback.signin.LockoutBackend"]
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=3, maximum=100)
 LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20, minimum=3, maximum=1000)
 LOGIN_LOCKOUT_WINDOW = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60))
 
-# Content-Security-Policy (config.security.SecurityHeadersMiddleware adds frame-ancestors): no
-# inline or third-party script at all. Styles may be inline: the answer page's brand colours and
-# a few style attributes (a scale's width, a chart's size) are rendered per shop; CSS cannot run
-# code, so this is the cheap part of the policy to relax.
+# Content-Security-Policy, sent by django-csp (config.security.CSPMiddleware): no inline or
+# third-party script at all. Styles may be inline: the answer page's brand colours and a few
+# style attributes (a scale's width, a chart's size) are rendered per shop; CSS cannot run code,
+# so this is the cheap part of the policy to relax. frame-ancestors is 'self' instead of 'none'
+# for a view that may be framed by our own pages (@xframe_options_sameorigin: the admin's preview).
 CONTENT_SECURITY_POLICY = {
-    "default-src": "'self'",
-    "script-src": "'self'",
-    "style-src": "'self' 'unsafe-inline'",
-    # data: for the work list's empty favicon and the API docs' icons.
-    "img-src": "'self' data:",
-    "font-src": "'self'",
-    "connect-src": "'self'",
-    "frame-src": "'self'",
-    "object-src": "'none'",
-    "base-uri": "'none'",
-    "form-action": "'self'",
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        # data: for the work list's empty favicon and the API docs' icons.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        # Where browsers POST violation reports, if you collect them (empty: not reported).
+        "report-uri": env_str("CSP_REPORT_URI") or None,
+    },
 }
-# Where browsers POST violation reports, if you collect them (empty: not reported).
-CSP_REPORT_URI = env_str("CSP_REPORT_URI")
 
 # --- Operations: logs, health checks, metrics ----------------------------------------
 # "json": one JSON object a line (time, level, logger, message, request_id, task_name, task_id)

@@ -1,25 +1,29 @@
-"""Staff sign-in rules: lockout after repeated failures, and TOTP two-factor (RFC 6238).
+"""Staff sign-in rules: lockout after repeated failures, and TOTP two-factor (RFC 6238, by pyotp).
 
-Plain functions over feedback.accounts; the authentication backend (config/security.py) and
+Plain functions over feedback.accounts, and the authentication backend (LockoutBackend, below);
 the sign-in pages (feedback/signin_views.py) call them. Both the work list and the admin sign
 in through the same pages, so these rules hold for both.
 """
 
-import base64
 import hashlib
-import hmac
 import secrets
-import struct
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import quote, urlencode
+from typing import Any
 
+import pyotp
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
+from pyotp.exceptions import OTPVerificationError
 
+from config.security import client_ip
 from feedback.accounts import LoginFailure, RecoveryCode, TwoFactorDevice
 
 # --- Lockout ---------------------------------------------------------------------------------
@@ -72,48 +76,53 @@ def clear_failures(username: str) -> None:
     LoginFailure.objects.filter(username=normalise_username(username)).delete()
 
 
-# --- TOTP (RFC 6238) ---------------------------------------------------------------------------
+# --- TOTP (RFC 6238), by pyotp -------------------------------------------------------------------
 
 TOTP_STEP_SECONDS = 30
 TOTP_DIGITS = 6
 # Codes from one step before or after are accepted too: phones' clocks drift.
 TOTP_DRIFT_STEPS = 1
+TOTP_ISSUER = "Bazgasht"
+
+
+def _totp(secret: str) -> pyotp.TOTP:
+    # SHA-1 is what authenticator apps assume (and pyotp's default); said here so it cannot drift.
+    return pyotp.TOTP(secret, digits=TOTP_DIGITS, digest=hashlib.sha1, interval=TOTP_STEP_SECONDS)
 
 
 def new_totp_secret() -> str:
-    """160 random bits in base32 without padding, the length RFC 4226 recommends."""
-    return base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
+    """160 random bits in base32 without padding (32 characters), the length RFC 4226 recommends."""
+    return pyotp.random_base32(length=32)
 
 
-def totp_code(secret: str, *, step: int, digits: int = TOTP_DIGITS, digest: str = "sha1") -> str:
-    """The code for one time step (RFC 4226's HOTP over the step counter, as RFC 6238 defines)."""
-    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
-    mac = hmac.new(key, struct.pack(">Q", step), digest).digest()
-    offset = mac[-1] & 0x0F
-    number = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
-    return str(number % 10**digits).zfill(digits)
+def totp_code(secret: str, *, step: int, digits: int = TOTP_DIGITS) -> str:
+    """The code for one time step: RFC 4226's HOTP over the step counter, as RFC 6238 defines."""
+    return pyotp.HOTP(secret, digits=digits, digest=hashlib.sha1).at(step)
 
 
 def totp_step(at: float | None = None) -> int:
+    """The time step a moment falls in (the counter pyotp's TOTP.timecode gives)."""
     return int((time.time() if at is None else at) // TOTP_STEP_SECONDS)
 
 
 def _matching_step(secret: str, code: str, *, now: float | None) -> int | None:
+    """The step (within the drift) whose code this is, or None. The step, not a yes or no, so the
+    callers can refuse a code whose step is not after the last one accepted (pyotp keeps no state)."""
     code = "".join(code.split())
-    if len(code) != TOTP_DIGITS or not code.isdigit():
+    if len(code) != TOTP_DIGITS or not code.isdecimal():
         return None
-    current = totp_step(now)
-    for step in range(current - TOTP_DRIFT_STEPS, current + TOTP_DRIFT_STEPS + 1):
-        if hmac.compare_digest(totp_code(secret, step=step), code):
-            return step
-    return None
+    # Digits typed on a Persian or Arabic keyboard (۱۲۳…) count as the same digits.
+    code = "".join(str(unicodedata.decimal(digit)) for digit in code)
+    try:
+        return _totp(secret).verify_and_get_timecode(code, for_time=now, valid_window=TOTP_DRIFT_STEPS)
+    except OTPVerificationError:
+        return None
 
 
-def provisioning_uri(device: TwoFactorDevice, *, issuer: str = "Bazgasht") -> str:
-    """The otpauth:// URI authenticator apps read from the QR code."""
-    account = f"{issuer}:{device.user.get_username()}"
-    query = urlencode({"secret": device.secret, "issuer": issuer, "digits": TOTP_DIGITS, "period": TOTP_STEP_SECONDS})
-    return f"otpauth://totp/{quote(account)}?{query}"
+def provisioning_uri(device: TwoFactorDevice, *, issuer: str = TOTP_ISSUER) -> str:
+    """The otpauth:// URI authenticator apps read from the QR code ("Bazgasht:username", the
+    issuer, the secret; digits, period and algorithm are left out as they are the defaults)."""
+    return _totp(device.secret).provisioning_uri(name=device.user.get_username(), issuer_name=issuer)
 
 
 def confirmed_device(user: User) -> TwoFactorDevice | None:
@@ -194,3 +203,28 @@ def turn_off(user: User) -> None:
     with transaction.atomic():
         TwoFactorDevice.objects.filter(user=user).delete()
         RecoveryCode.objects.filter(user=user).delete()
+
+
+class LockoutBackend(ModelBackend):
+    """Django's username/password check, refused while the account or the address is locked out,
+    and counting each wrong password. Every sign-in (work list and admin) goes through here.
+
+    A locked sign-in raises PermissionDenied, which makes django.contrib.auth.authenticate stop
+    without trying the password; the lock is left on the request for the form's message.
+    """
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        if username is None or password is None:
+            return None
+        ip = client_ip(request)
+        lock = lockout_for(username, ip)
+        if lock is not None:
+            if request is not None:
+                request.login_lockout = lock  # type: ignore[attr-defined]
+            raise PermissionDenied("sign-in is locked for a while")
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            record_failure(username, ip)
+        return user

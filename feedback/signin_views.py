@@ -95,7 +95,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = StaffSignInForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
-        backend = getattr(user, "backend", "config.security.LockoutBackend")
+        backend = getattr(user, "backend", "feedback.signin.LockoutBackend")
         if signin.confirmed_device(user) is None:
             _complete(request, user, backend=backend)
             return redirect(next_url)

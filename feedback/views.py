@@ -18,13 +18,14 @@ from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.security import client_address
 from feedback import answering
 from feedback.answering import Link
 from feedback.forms import QuestionsForm, initial_values
 from surveys.branding import brand_colours
 from surveys.localise import format_deadline, text_direction
 from surveys.models import Language
-from surveys.ratelimit import client_address, hit
+from surveys.ratelimit import hit
 
 _STATE_TEMPLATES: dict[type[answering.DomainError], str] = {
     answering.UnknownInvitation: "feedback/link_unknown.html",

@@ -12,7 +12,6 @@ from functools import cache
 import redis
 from django.conf import settings
 from django.core.cache import cache as django_cache
-from django.http import HttpRequest
 
 
 @dataclass(frozen=True)
@@ -66,12 +65,3 @@ def _warn_unreachable(error: redis.RedisError) -> None:
 @cache
 def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-
-
-def client_address(request: HttpRequest, *, proxy_hops: int) -> str:
-    """The client's address: REMOTE_ADDR, or the entry our own proxies added to X-Forwarded-For."""
-    if proxy_hops:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= proxy_hops:
-            return forwarded[-proxy_hops]
-    return request.META.get("REMOTE_ADDR", "")

@@ -6,7 +6,7 @@ import pytest
 from django.test import RequestFactory
 
 from config.env import ConfigError, database_from_url, env_bool, env_int, env_rate
-from surveys.ratelimit import client_address
+from config.security import client_address
 from tests.conftest import ROOT
 
 

@@ -4,6 +4,7 @@ import hashlib
 import re
 from datetime import timedelta
 
+import pyotp
 import pytest
 import time_machine
 from django.contrib.auth.models import User
@@ -153,7 +154,11 @@ def test_turning_two_factor_on_shows_the_secret_once_and_needs_a_code(client, ag
     after = client.get("/account/two-factor/").content.decode()
 
     assert "<svg" in setup
-    assert f"otpauth://totp/Bazgasht%3Anasrin?secret={device.secret}" in setup.replace("&amp;", "&")
+    uri = re.search(r'href="(otpauth://[^"]+)"', setup)[1].replace("&amp;", "&")
+    app = pyotp.parse_uri(uri)  # as an authenticator app reads it
+    assert uri.startswith("otpauth://totp/Bazgasht:nasrin?")
+    assert (app.secret, app.issuer, app.name, app.digits, app.interval) == (device.secret, "Bazgasht", "nasrin", 6, 30)
+    assert app.digest().name == "sha1"
     assert wrong.status_code == 422
     page = confirmed.content.decode()
     shown = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", page)
@@ -216,6 +221,34 @@ def test_a_code_works_once(client, agent, enrolled):
 
     assert replayed.status_code == 422
     assert "each code works once" in replayed.content.decode()
+
+
+def test_codes_one_step_either_side_count_and_an_earlier_step_than_the_last_never_does(agent, enrolled):
+    device, _ = enrolled
+    now = (device.last_step + 1) * signin.TOTP_STEP_SECONDS + 1.0  # in the step after the one used
+
+    def code(step_offset):
+        return signin.totp_code(device.secret, step=signin.totp_step(now) + step_offset)
+
+    assert signin.verify_second_factor(agent, code(2), now=now) is None  # too far ahead
+    assert signin.verify_second_factor(agent, code(-1), now=now) is None  # the step already used
+    assert signin.verify_second_factor(agent, code(1), now=now) == "totp"  # a clock a step ahead
+    assert signin.verify_second_factor(agent, code(0), now=now) is None  # now before the last accepted
+    device.refresh_from_db()
+    assert device.last_step == signin.totp_step(now) + 1
+
+
+def test_a_code_typed_in_persian_digits_is_the_same_code(client, agent, enrolled):
+    device, _ = enrolled
+    persian = code_now(device).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+
+    sign_in(client)
+    superscript = client.post("/login/code/", {"code": "²" * 6})  # digits, but not decimal ones
+    right = client.post("/login/code/", {"code": f" {persian[:3]} {persian[3:]} "})
+
+    assert superscript.status_code == 422
+    assert right.status_code == 302
+    assert right["Location"] == "/cases/"
 
 
 def test_a_recovery_code_signs_in_once(client, agent, enrolled):
