@@ -14,21 +14,22 @@ from typing import Annotated, Any, Literal
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import BaseModel, ConfigDict, WithJsonSchema, field_validator, model_validator
 
-from feedback import cases, exports
+from feedback import case_filters, cases, exports
+from feedback.case_filters import EVERY_CASE, CaseFilter
 from feedback.cases import NOTE_MAX_LENGTH
 from feedback.export_views import csv_download, export_filename
 from feedback.models import CaseEvent, CaseNote, FollowUp
 from feedback.schemas import PeriodQuery
 from sentiment.models import AnswerTheme
 from surveys.errors import NotFound
-from surveys.models import Language, Membership, OrderLine, Shop
+from surveys.models import Language, Membership, Shop
 
 router = Router(tags=["cases"])
 
@@ -43,6 +44,8 @@ PriorityWord = Literal["urgent", "high", "normal", "low"]
 PRIORITIES: dict[str, int] = {"urgent": 1, "high": 2, "normal": 3, "low": 4}
 WORDS = {number: word for word, number in PRIORITIES.items()}
 CLOSED = (CaseStatus.RESOLVED, CaseStatus.NO_CONTACT)
+# The assignee filter's word for unassigned cases.
+NOBODY = "none"
 _DUE = F("due_at").asc(nulls_last=True)
 
 
@@ -59,7 +62,12 @@ class CaseQuery(BaseModel):
     reason: FollowUp.Reason | None = None
     theme: str | None = Field(None, max_length=40, description="A theme a comment mentions, e.g. delivery.")
     language: Language | None = None
-    product: str | None = Field(None, max_length=100, description="An SKU on the case's order.")
+    product: str | None = Field(
+        None,
+        max_length=100,
+        description="An SKU on the case's order (exactly, in any case), or part of a product's name on it: "
+        "the same rule as the work list's.",
+    )
     q: str | None = Field(
         None, max_length=100, description="Part of the customer's name or email, or the order number."
     )
@@ -202,7 +210,7 @@ def list_cases(request: HttpRequest, query: Query[CaseQuery]) -> dict[str, Any]:
     Paged by cursor: a case flagged while you page through appears at its place in the order,
     and no case is listed twice or skipped (unless its priority or due time changes meanwhile)."""
     shop, now = _shop(request), timezone.now()
-    found = _filtered(_cases_of(shop), query, now=now)
+    found = case_filters.apply(_cases_of(shop), _criteria(query), now=now)
     if query.cursor:
         found = found.filter(_after(_decode(query.cursor)))
     page = list(found.order_by("priority", _DUE, "pk")[: query.limit + 1])
@@ -282,8 +290,10 @@ def export_responses(request: HttpRequest, period: Query[PeriodQuery]) -> Stream
 def export_cases(request: HttpRequest, period: Query[PeriodQuery]) -> StreamingHttpResponse:
     """One row per case flagged from `since` to `until`, with its notes and tags."""
     shop = _shop(request)
-    found = exports.cases_for_export(shop, since=period.since, until=period.until)
-    rows = exports.case_rows(shop, found, now=timezone.now())
+    now = timezone.now()
+    criteria = exports.within_period(EVERY_CASE, shop, since=period.since, until=period.until)
+    found = exports.cases_for_export(shop, criteria, now=now)
+    rows = exports.case_rows(shop, found, now=now)
     return csv_download(rows, filename=export_filename("cases", shop, period))
 
 
@@ -324,35 +334,20 @@ def _full_case(shop: Shop, case_id: int) -> FollowUp:
     return case
 
 
-def _filtered(found: QuerySet[FollowUp], query: CaseQuery, *, now: datetime) -> QuerySet[FollowUp]:
-    if query.status:
-        found = found.filter(status__in=query.status)
-    if query.priority:
-        found = found.filter(priority=PRIORITIES[query.priority])
-    if query.assignee == "none":
-        found = found.filter(assignee__isnull=True)
-    elif query.assignee:
-        found = found.filter(assignee__username=query.assignee)
-    if query.overdue is not None:
-        found = found.filter(cases.overdue_now(now)) if query.overdue else found.exclude(cases.overdue_now(now))
-    if query.reason:
-        found = found.filter(FollowUp.has_reason(query.reason.value))
-    if query.theme:
-        themes = AnswerTheme.objects.filter(answer__response_id=OuterRef("response_id"), theme=query.theme)
-        found = found.filter(Exists(themes))
-    if query.language:
-        found = found.filter(response__language=query.language)
-    if query.product:
-        lines = OrderLine.objects.filter(order_id=OuterRef("response__invitation__order_id"), sku=query.product)
-        found = found.filter(Exists(lines))
-    if text := (query.q or "").strip().lstrip("#").strip():
-        found = found.filter(
-            Q(response__customer__name__icontains=text)
-            | Q(response__customer__email__icontains=text)
-            | Q(response__invitation__order__external_id__icontains=text)
-            | Q(response__invitation__order__number__icontains=text)
-        )
-    return found
+def _criteria(query: CaseQuery) -> CaseFilter:
+    """The query's filters as the one the work list and the exports share."""
+    return CaseFilter(
+        statuses=tuple(query.status),
+        priority=PRIORITIES[query.priority] if query.priority else None,
+        assignee_username=query.assignee if query.assignee and query.assignee != NOBODY else "",
+        unassigned=query.assignee == NOBODY,
+        overdue=query.overdue,
+        reason=query.reason.value if query.reason else "",
+        theme=query.theme or "",
+        language=query.language or "",
+        product=query.product or "",
+        q=query.q or "",
+    )
 
 
 def _staff_of(shop: Shop, username: str) -> User:

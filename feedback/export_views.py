@@ -1,5 +1,8 @@
 """The CSV downloads for shop managers: /exports/responses.csv and /exports/cases.csv?shop=<slug>.
 
+The cases file takes the work list's filters (status, priority, owner, overdue, reason, language,
+theme, product, search), read by the same form and applied by feedback.case_filters.
+
 Exports carry every customer's name and email, so only a shop's managers and admins (and
 superusers) may take them; a support agent sees cases one at a time on the work list.
 """
@@ -23,7 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from pydantic import ValidationError
 
-from feedback import exports
+from feedback import exports, worklist
 from feedback.schemas import PeriodQuery
 from surveys.models import Membership, Shop
 from surveys.queries import shops_of
@@ -70,12 +73,32 @@ def _export(request: HttpRequest, kind: str) -> HttpResponseBase:
         )
     except ValidationError as error:
         return HttpResponseBadRequest("; ".join(problem["msg"] for problem in error.errors()))
-    if kind == "responses":
-        rows = exports.response_rows(shop, exports.responses_for_export(shop, since=period.since, until=period.until))
-    else:
-        found = exports.cases_for_export(shop, since=period.since, until=period.until)
-        rows = exports.case_rows(shop, found, now=timezone.now())
+    if kind == "cases":
+        return _cases_file(request, request.user, shop, period)
+    rows = exports.response_rows(shop, exports.responses_for_export(shop, since=period.since, until=period.until))
     return csv_download(rows, filename=export_filename(kind, shop, period))
+
+
+def _cases_file(request: HttpRequest, user: User, shop: Shop, period: PeriodQuery) -> HttpResponseBase:
+    """The cases the work list shows for the same filters (in its words, a search by its key), in
+    the period. Without a status every case is in it, as it always was (the list: open cases only).
+    A filter that does not validate is a 400: the list falls back to its default, a file should not."""
+    params, search_forgotten = worklist.with_search_text(request, request.GET)
+    if search_forgotten:
+        return HttpResponseBadRequest("That search belongs to another session; search again on the work list.")
+    params.pop("shop", None)  # here the shop's slug, not the list's shop filter
+    params.setdefault("status", "all")
+    filters = worklist.QueueFilters(params, shops=[shop], colleagues=worklist.colleagues_in([shop], me=user))
+    if not filters.is_valid():
+        # Only the fields' names: Django's messages repeat the value sent, which is not ours to echo.
+        return HttpResponseBadRequest(
+            f"These filters do not make sense: {', '.join(str(name) for name in filters.errors)}."
+        )
+    now = timezone.now()
+    criteria = worklist.criteria_of(filters.values(), user=user)
+    criteria = exports.within_period(criteria, shop, since=period.since, until=period.until)
+    rows = exports.case_rows(shop, exports.cases_for_export(shop, criteria, now=now), now=now)
+    return csv_download(rows, filename=export_filename("cases", shop, period))
 
 
 def _shop_for(user: User, slug: str) -> Shop:

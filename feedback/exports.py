@@ -8,13 +8,15 @@ and Persian comes out as mojibake.
 
 import csv
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, QuerySet
 
-from feedback import cases
+from feedback import case_filters, cases
+from feedback.case_filters import CaseFilter
 from feedback.models import Answer, CaseNote, FollowUp, Response
 from sentiment.models import AnswerTheme
 from surveys.models import Language, Question, Shop
@@ -98,14 +100,15 @@ def responses_for_export(shop: Shop, *, since: date | None = None, until: date |
     )
 
 
-def cases_for_export(shop: Shop, *, since: date | None = None, until: date | None = None) -> QuerySet[FollowUp]:
-    """The shop's cases flagged in the period (by when they were flagged)."""
+def within_period(criteria: CaseFilter, shop: Shop, *, since: date | None, until: date | None) -> CaseFilter:
+    """The criteria, and flagged in the period: whole days in the shop's time zone, as for responses."""
     start, end = period_bounds(shop, since=since, until=until)
-    found = FollowUp.objects.filter(shop=shop)
-    if start:
-        found = found.filter(created_at__gte=start)
-    if end:
-        found = found.filter(created_at__lt=end)
+    return replace(criteria, flagged_from=start, flagged_before=end)
+
+
+def cases_for_export(shop: Shop, criteria: CaseFilter, *, now: datetime) -> QuerySet[FollowUp]:
+    """The shop's cases that pass the criteria (the work list's and the API's filter), oldest first."""
+    found = case_filters.apply(FollowUp.objects.filter(shop=shop), criteria, now=now)
     return (
         found.select_related("assignee", "response__customer", "response__invitation__order")
         .prefetch_related(

@@ -20,7 +20,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,13 +28,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from config import searches
-from feedback import cases
+from feedback import case_filters, cases
+from feedback.case_filters import CaseFilter
 from feedback.cases import NOTE_MAX_LENGTH, CaseError, cases_of, overdue_now
 from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
 from feedback.recovery import came_back
-from sentiment.models import AnswerTheme
 from sentiment.themes import BUILT_IN as BUILT_IN_THEMES
-from surveys.models import Language, Membership, Order, OrderLine, Shop
+from surveys.models import Language, Membership, Order, Shop
 from surveys.queries import shops_of
 
 Status = FollowUp.Status
@@ -42,6 +42,8 @@ Priority = FollowUp.Priority
 PAGE_SIZE = 50
 ACTIVE = [Status.OPEN, Status.IN_PROGRESS, Status.WAITING]
 CLOSED = [Status.RESOLVED, Status.NO_CONTACT]
+# The owner filter's and the assign forms' word for no one.
+NOBODY = "none"
 View = Callable[..., HttpResponse]
 # The queue's orders: the link's words, and how the table's caption says it.
 SORTS = {
@@ -112,7 +114,7 @@ class QueueFilters(forms.Form):
 
     def __init__(self, data: QueryDict, *, shops: list[Shop], colleagues: list[User]) -> None:
         super().__init__(data)
-        owner_choices = [("", "Anyone"), ("me", "Me"), ("none", "Nobody")]
+        owner_choices = [("", "Anyone"), ("me", "Me"), (NOBODY, "Nobody")]
         owner_field = self.fields["owner"]
         assert isinstance(owner_field, forms.ChoiceField)
         owner_field.choices = owner_choices + [(str(user.pk), display_name(user)) for user in colleagues]
@@ -126,51 +128,28 @@ class QueueFilters(forms.Form):
         return {name: self.cleaned_data.get(name) or defaults.get(name) for name in self.fields}
 
 
+def criteria_of(filters: dict[str, Any], *, user: User) -> CaseFilter:
+    """The queue form's values as the filter the API and the exports share."""
+    status = filters.get("status") or "active"
+    owner = filters.get("owner") or ""
+    return CaseFilter(
+        statuses=tuple(ACTIVE) if status == "active" else () if status == "all" else (status,),
+        priority=filters.get("priority"),
+        assignee_id=user.pk if owner == "me" else int(owner) if owner.isdigit() else None,
+        unassigned=owner == NOBODY,
+        overdue=True if filters.get("overdue") else None,
+        reason=filters.get("reason") or "",
+        theme=filters.get("theme") or "",
+        language=filters.get("language") or "",
+        product=filters.get("product") or "",
+        shop_id=filters.get("shop"),
+        q=filters.get("q") or "",
+    )
+
+
 def queue(user: User, filters: dict[str, Any], *, now: datetime) -> QuerySet[FollowUp]:
     """The user's cases that pass the filters, in the order asked for, with what a row shows."""
-    found = cases_of(user)
-    status = filters.get("status") or "active"
-    if status == "active":
-        found = found.filter(status__in=ACTIVE)
-    elif status != "all":
-        found = found.filter(status=status)
-    if filters.get("priority"):
-        found = found.filter(priority=filters["priority"])
-    owner = filters.get("owner")
-    if owner == "me":
-        found = found.filter(assignee=user)
-    elif owner == "none":
-        found = found.filter(assignee__isnull=True)
-    elif owner:
-        found = found.filter(assignee_id=int(owner))
-    if filters.get("overdue"):
-        found = found.filter(overdue_now(now))
-    if filters.get("reason"):
-        found = found.filter(FollowUp.has_reason(filters["reason"]))
-    if filters.get("language"):
-        found = found.filter(response__language=filters["language"])
-    if filters.get("theme"):
-        # A comment that mentions the theme (negative or not: the agent reads the rest).
-        found = found.filter(
-            Exists(AnswerTheme.objects.filter(answer__response=OuterRef("response"), theme=filters["theme"]))
-        )
-    if product := (filters.get("product") or "").strip():
-        found = found.filter(
-            Exists(
-                OrderLine.objects.filter(order=OuterRef("response__invitation__order")).filter(
-                    Q(sku__iexact=product) | Q(product_name__icontains=product)
-                )
-            )
-        )
-    if filters.get("shop"):
-        found = found.filter(shop_id=filters["shop"])
-    if text := (filters.get("q") or "").strip().lstrip("#").strip():
-        found = found.filter(
-            Q(response__customer__name__icontains=text)
-            | Q(response__customer__email__icontains=text)
-            | Q(response__invitation__order__external_id__icontains=text)
-            | Q(response__invitation__order__number__icontains=text)
-        )
+    found = case_filters.apply(cases_of(user), criteria_of(filters, user=user), now=now)
     due = F("due_at").asc(nulls_last=True)
     orders: dict[str, list[Any]] = {
         "priority": ["priority", due, "created_at", "pk"],
@@ -305,9 +284,6 @@ SHORT_REASONS: dict[str, str] = {
 # --- The queue's views -----------------------------------------------------------------
 
 
-NOBODY = "none"
-
-
 class BulkAssignForm(forms.Form):
     cases = forms.ModelMultipleChoiceField(
         queryset=FollowUp.objects.none(), error_messages={"required": "Select the cases to assign first."}
@@ -369,7 +345,7 @@ def search_cases(request: HttpRequest) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("worklist") + (f"?{query}" if query else ""))
 
 
-def _with_search(request: HttpRequest, params: QueryDict) -> tuple[QueryDict, bool]:
+def with_search_text(request: HttpRequest, params: QueryDict) -> tuple[QueryDict, bool]:
     """The filters with the search text the URL's key stands for; and whether the key was unknown."""
     filters = params.copy()
     filters.pop("q", None)  # only ever from the session
@@ -394,7 +370,7 @@ def _queue_page(
     user, now = _user(request), timezone.now()
     shops = list(shops_of(user).order_by("name"))
     colleagues = colleagues_in(shops, me=user)
-    with_search, search_forgotten = _with_search(request, params)
+    with_search, search_forgotten = with_search_text(request, params)
     params = params.copy()
     params.pop("q", None)  # links and `back` carry the search's key, never its text
     filters_form = QueueFilters(with_search, shops=shops, colleagues=colleagues)

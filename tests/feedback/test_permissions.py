@@ -302,7 +302,7 @@ def world(db):
     report = ReportRun.objects.create(shop=shop_a, period="2026-10-01", period_end="2026-10-31", status="done")
     report.file.save("report.pdf", ContentFile(b"%PDF-1.4 a report"))
     LoginFailure.objects.create(username="someone", ip="192.0.2.1", at=case.created_at)
-    TwoFactorDevice.objects.create(user=users["admin A"], secret="JBSWY3DPEHPK3PXP")
+    TwoFactorDevice.objects.create(user=users["admin A"], secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
     pending = PendingImport.objects.create(
         shop=shop_a, file_name="orders.csv", text="Order ID,Kunden-Email\n1,a@x.ir\n"
     )
