@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import HttpBearer
 
-from feedback.alerts_api import router as webhooks_router
-from feedback.api import router as metrics_router
-from feedback.cases_api import router as cases_router
+from feedback.casework.alerts_api import router as webhooks_router
+from feedback.casework.api import router as cases_router
+from feedback.insights.api import router as metrics_router
 from reports.api import router as reports_router
 from surveys.api import router as orders_router
 from surveys.domain import api_key_for

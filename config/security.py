@@ -1,6 +1,6 @@
 """Security plumbing: the client's address, session expiry, headers, and NULs.
 
-The sign-in rules and the authentication backend that applies them are in feedback.signin.
+The sign-in rules and the authentication backend that applies them are in feedback.accounts.signin.
 """
 
 import logging

@@ -235,7 +235,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Alert webhooks to addresses inside the server's network (127.0.0.1, 10.x, a .local name ...)
-# are refused unless this is on: for a chat server on the operator's own network (feedback/outbound.py).
+# are refused unless this is on: for a chat server on the operator's own network (feedback/casework/outbound.py).
 ALERT_WEBHOOK_PRIVATE_ADDRESSES = env_bool("ALERT_WEBHOOK_PRIVATE_ADDRESSES", False)
 
 # How often the scheduler looks for invitations that are due.
@@ -300,7 +300,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # Staff sign-in: a username/password check that locks out after repeated failures, for the work
 # list and the admin alike (both sign in at /login/; TOTP two-factor is asked there when on).
-AUTHENTICATION_BACKENDS = ["feedback.signin.LockoutBackend"]
+AUTHENTICATION_BACKENDS = ["feedback.accounts.signin.LockoutBackend"]
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=3, maximum=100)
 LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20, minimum=3, maximum=1000)
 LOGIN_LOCKOUT_WINDOW = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60))

@@ -8,7 +8,7 @@ from django.urls import URLPattern, include, path
 
 from config import health, metrics
 from config.api import api
-from feedback import signin_views
+from feedback.accounts import views as signin_views
 
 
 def _usable(pattern: URLPattern) -> bool:
@@ -43,7 +43,7 @@ urlpatterns = [
     path("readyz", health.readiness, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     # One way in for staff: the admin's login page sends to ours, which applies the lockout and
-    # asks for the two-factor code (feedback/signin_views.py); `next` comes along.
+    # asks for the two-factor code (feedback/accounts/views.py); `next` comes along.
     path("admin/login/", signin_views.admin_sign_in),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from config.searches import SearchOutsideUrls
-from feedback import signin
+from feedback.accounts import signin
 from feedback.models import (
     AlertDelivery,
     Answer,
@@ -43,7 +43,7 @@ class CaseNoteInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # notes go through feedback.cases, so they reach the audit trail
+        return False  # notes go through feedback.casework.cases, so they reach the audit trail
 
 
 class CaseEventInline(admin.TabularInline):
@@ -77,7 +77,7 @@ class FlagRulesAdmin(ShopScopedAdmin):
 
 @admin.register(AlertDelivery)
 class AlertDeliveryAdmin(ShopScopedAdmin):
-    """The alert webhooks' delivery log: written by feedback.alerts, read here, never edited."""
+    """The alert webhooks' delivery log: written by feedback.casework.alerts, read here, never edited."""
 
     roles = SHOP_ADMINS
     list_display = ["at", "follow_up", "outcome", "http_status", "attempt", "duration_ms", "error", "shop"]

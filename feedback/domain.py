@@ -1,8 +1,8 @@
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from feedback.casework.flagging import flag_response
 from feedback.comments import score_answer
-from feedback.flagging import flag_response
 from feedback.models import FollowUp, Response
 
 # --- Analysis and flagging ---------------------------------------------------------

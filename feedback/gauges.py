@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Count, Min, Q
 
 from config.metrics import Exposition, age
-from feedback.cases import overdue_now
+from feedback.casework.cases import overdue_now
 from feedback.models import FollowUp, Response
 
 

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from feedback.outbound import validate_webhook_target
+from feedback.casework.outbound import validate_webhook_target
 from surveys.models import Channel, Customer, Invitation, Language, Question, Shop, Survey
 
 
@@ -380,4 +380,4 @@ class Alert(models.Model):
 
 
 # Staff sign-in (lockout, two-factor) lives in its own module; imported so Django finds it.
-from feedback.accounts import LoginFailure, RecoveryCode, TwoFactorDevice  # noqa: E402, F401
+from feedback.accounts.models import LoginFailure, RecoveryCode, TwoFactorDevice  # noqa: E402, F401

@@ -3,7 +3,7 @@ from datetime import date
 from ninja import Field, Schema
 from pydantic import ConfigDict, model_validator
 
-from feedback.metrics import (
+from feedback.insights.metrics import (
     Calendar,
     CesTally,
     CsatTally,

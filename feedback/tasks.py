@@ -6,7 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.celery import hand_over
-from feedback import alerts, comments, domain
+from feedback import comments, domain
+from feedback.casework import alerts
 from feedback.models import FollowUp, Response
 
 

@@ -1,7 +1,10 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path, reverse_lazy
 
-from feedback import dashboard, export_views, preview, signin_views, views, worklist
+from feedback.accounts import views as signin_views
+from feedback.answer_page import preview, views
+from feedback.casework import worklist
+from feedback.insights import dashboard, export_views
 
 urlpatterns = [
     path("s/<str:token>/", views.answer, name="answer"),
@@ -11,9 +14,9 @@ urlpatterns = [
     path("preview/survey/", preview.survey_preview, name="survey_preview"),
 ]
 
-# The support team's work list (feedback/worklist.py) and the staff login it sends people to.
+# The support team's work list (feedback/casework/worklist.py) and the staff login it sends people to.
 urlpatterns += [
-    # Staff sign in here for the admin too (feedback/signin_views.py): lockout and two-factor.
+    # Staff sign in here for the admin too (feedback/accounts/views.py): lockout and two-factor.
     path("login/", signin_views.sign_in, name="login"),
     path("login/code/", signin_views.sign_in_code, name="login_code"),
     path("account/two-factor/", signin_views.two_factor, name="two_factor"),
@@ -30,11 +33,11 @@ urlpatterns += [
     path("cases/<int:case_id>/resolve/", worklist.resolve, name="case_resolve"),
 ]
 
-# CSV downloads for a shop's managers (feedback/export_views.py); the API has the same under /api/v1/exports/.
+# CSV downloads for a shop's managers (feedback/insights/export_views.py); the API has the same under /api/v1/exports/.
 urlpatterns += [
     path("exports/responses.csv", export_views.responses_csv, name="export_responses"),
     path("exports/cases.csv", export_views.cases_csv, name="export_cases"),
 ]
 
-# The managers' numbers (feedback/dashboard.py).
+# The managers' numbers (feedback/insights/dashboard.py).
 urlpatterns += [path("dashboard/", dashboard.dashboard_page, name="dashboard")]

@@ -7,8 +7,8 @@ reader's line ends), as the answer page's 0–10 scale reads from the right.
 from collections.abc import Callable, Sequence
 from html import escape
 
-from feedback.dashboard_chart import consecutive_runs, nps_axis
-from feedback.metrics import NpsTally
+from feedback.insights.chart import consecutive_runs, nps_axis
+from feedback.insights.metrics import NpsTally
 
 INK = "#1f2328"
 MUTED = "#6b7280"
@@ -26,7 +26,7 @@ def trend_chart(
 ) -> str:
     """NPS per month with its 95% margin as a band (a bar for a month alone); months without
     answers leave a gap. Each month sits in the middle of an equal slot. The axis and the runs
-    of answered months are the dashboard's (feedback.dashboard_chart), so both charts read alike."""
+    of answered months are the dashboard's (feedback.insights.chart), so both charts read alike."""
     width, left, right, top, bottom = TREND_WIDTH, TREND_LEFT, TREND_RIGHT, 12, 12
     plot_width, plot_height = width - left - right, height - top - bottom
     # (score, lower, upper) of each month with answers, the margin kept within the scale.

@@ -15,7 +15,8 @@ from django.db.models import Count, Exists, F, Min, OuterRef, Prefetch, Q, Query
 from django.db.models.functions import Coalesce, Length
 from django.utils import timezone
 
-from feedback.metrics import (
+from feedback.casework.recovery import Recovery, recovery
+from feedback.insights.metrics import (
     Z_95,
     Calendar,
     CsatTally,
@@ -33,7 +34,6 @@ from feedback.metrics import (
     response_rate_trend,
 )
 from feedback.models import Answer, FollowUp, Response
-from feedback.recovery import Recovery, recovery
 from sentiment.models import AnswerTheme, SentimentScore
 from surveys.models import Order, Question, Shop
 

@@ -6,8 +6,8 @@ import io
 import pytest
 from django.utils import timezone
 
-from feedback import cases
-from feedback.flagging import flag_response
+from feedback.casework import cases
+from feedback.casework.flagging import flag_response
 from feedback.models import FlagRules
 from feedback.tasks import alert_case
 from surveys.csv_import import import_orders

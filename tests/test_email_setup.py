@@ -7,8 +7,8 @@ import sys
 import pytest
 from django.core.mail import get_connection
 
-from feedback import cases
-from feedback.flagging import flag_response
+from feedback.casework import cases
+from feedback.casework.flagging import flag_response
 from surveys import checks
 from surveys.domain import send_due_invitations
 from surveys.models import Invitation

@@ -12,8 +12,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from feedback import signin
-from feedback.accounts import LoginFailure, RecoveryCode, TwoFactorDevice
+from feedback.accounts import signin
+from feedback.accounts.models import LoginFailure, RecoveryCode, TwoFactorDevice
 from surveys.models import Membership
 from tests.factories import ShopFactory
 

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi import checks
 
 from config.api import api
 from config.wsgi import application
-from feedback.flagging import flag_response
+from feedback.casework.flagging import flag_response
 from surveys.domain import create_api_key
 from surveys.models import ApiScope
 from tests.factories import ResponseFactory

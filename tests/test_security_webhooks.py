@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from feedback import alerts, outbound
-from feedback.flagging import flag_response
+from feedback.casework import alerts, outbound
+from feedback.casework.flagging import flag_response
 from feedback.models import Alert, AlertDelivery, FlagRules
 from feedback.tasks import alert_case
 from surveys.domain import create_api_key

@@ -3,7 +3,7 @@
 from django import template
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from feedback.dashboard import may_read_numbers
+from feedback.insights.dashboard import may_read_numbers
 
 register = template.Library()
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from feedback import answering
+from feedback.answer_page import answering
 from feedback.models import Answer, Response
 from surveys.models import Invitation
 from surveys.tokens import hash_token, new_token

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
-from feedback.flagging import flag_response
+from feedback.casework.flagging import flag_response
 from surveys.models import Membership
 from tests.browser.test_answer_page import sent_link
 from tests.factories import ResponseFactory, SurveyFactory

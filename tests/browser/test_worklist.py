@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from feedback.flagging import flag_response
+from feedback.casework.flagging import flag_response
 from feedback.models import CaseEvent, CaseNote, FollowUp
 from surveys.models import Membership
 from tests.browser.conftest import axe_violations

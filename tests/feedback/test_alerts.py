@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from feedback import alerts
-from feedback.flagging import flag_response
+from feedback.casework import alerts
+from feedback.casework.flagging import flag_response
 from feedback.models import Alert, AlertDelivery, CaseEvent, FlagRules
 from feedback.tasks import alert_case, send_due_alerts
 from tests.conftest import drop_database_connection_while_receiving

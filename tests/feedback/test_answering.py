@@ -1,4 +1,4 @@
-"""feedback.answering without HTTP: what each kind of question accepts, and how saves combine."""
+"""feedback.answer_page.answering without HTTP: what each kind of question accepts, and how saves combine."""
 
 from datetime import timedelta
 
@@ -6,7 +6,7 @@ import pytest
 from django.db.models import RestrictedError
 from django.utils import timezone
 
-from feedback.answering import InvalidAnswer, Link, check_value, open_link, save_answers, submit_answer
+from feedback.answer_page.answering import InvalidAnswer, Link, check_value, open_link, save_answers, submit_answer
 from feedback.models import Response
 from surveys.models import Invitation, Question
 from surveys.tokens import hash_token, new_token

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.contrib.auth.models import User
 
-from feedback.case_filters import CaseFilter, apply
-from feedback.flagging import flag_response
+from feedback.casework.filters import CaseFilter, apply
+from feedback.casework.flagging import flag_response
 from feedback.models import FollowUp
 from sentiment.models import AnswerTheme, SentimentScore
 from surveys.models import Membership, OrderLine

@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth.models import User
 
-from feedback import cases
-from feedback.flagging import flag_response
+from feedback.casework import cases
+from feedback.casework.flagging import flag_response
 from feedback.models import CaseEvent, CaseNote, FollowUp
 from tests.factories import ResponseFactory, ShopFactory
 

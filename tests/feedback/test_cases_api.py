@@ -11,8 +11,8 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from feedback import cases
-from feedback.flagging import flag_response
+from feedback.casework import cases
+from feedback.casework.flagging import flag_response
 from feedback.models import Answer, CaseEvent, CaseNote, FollowUp
 from sentiment.models import AnswerTheme, SentimentScore
 from surveys.models import Membership, OrderLine, Question

@@ -9,13 +9,22 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from feedback.dashboard_chart import nps_axis
-from feedback.dashboard_choices import read_choices
-from feedback.dashboard_figures import nps_total
-from feedback.flagging import flag_response
-from feedback.metrics import Calendar, Cut, NpsTally, Period, ces_trend, csat_trend, nps_trend, response_rate_trend
+from feedback.casework.flagging import flag_response
+from feedback.casework.recovery import recovery
+from feedback.insights.chart import nps_axis
+from feedback.insights.choices import read_choices
+from feedback.insights.figures import nps_total
+from feedback.insights.metrics import (
+    Calendar,
+    Cut,
+    NpsTally,
+    Period,
+    ces_trend,
+    csat_trend,
+    nps_trend,
+    response_rate_trend,
+)
 from feedback.models import Answer, FollowUp
-from feedback.recovery import recovery
 from surveys.models import Membership, Question
 from tests.factories import InvitationFactory, OrderFactory, ResponseFactory, SurveyFactory
 

@@ -3,9 +3,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from feedback.casework.flagging import flag_response
 from feedback.domain import analyse_response
-from feedback.flagging import flag_response
-from feedback.metrics import NpsTally, nps_tally
+from feedback.insights.metrics import NpsTally, nps_tally
 from feedback.models import FollowUp
 from sentiment import engine
 from sentiment.models import SentimentScore

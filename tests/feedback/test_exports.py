@@ -9,8 +9,9 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from feedback import cases, exports
-from feedback.flagging import flag_response
+from feedback.casework import cases
+from feedback.casework.flagging import flag_response
+from feedback.insights import exports
 from feedback.models import Answer, FollowUp
 from sentiment.models import AnswerTheme, SentimentScore
 from surveys.models import Membership, Question

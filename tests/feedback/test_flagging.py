@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feedback.flagging import due_time, flag_response, found_keywords, priority_for
+from feedback.casework.flagging import due_time, flag_response, found_keywords, priority_for
 from feedback.models import Answer, CaseEvent, FlagRules, FollowUp
 from sentiment.models import SentimentScore
 from surveys.models import Question

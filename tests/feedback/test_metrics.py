@@ -4,8 +4,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feedback.answering import submit_answer
-from feedback.metrics import (
+from feedback.answer_page.answering import submit_answer
+from feedback.insights.metrics import (
     Calendar,
     CesTally,
     CsatTally,

@@ -6,7 +6,7 @@ import pytest
 from anymail.exceptions import AnymailNotSupportedWarning
 from django.contrib.auth.models import User
 
-from feedback.flagging import flag_response
+from feedback.casework.flagging import flag_response
 from surveys.models import Membership, PendingImport
 from tests.factories import ResponseFactory, ShopFactory
 
@@ -270,7 +270,7 @@ def world(db):
     from django.contrib.auth.models import Group, Permission
     from django.core.files.base import ContentFile
 
-    from feedback.accounts import LoginFailure, TwoFactorDevice
+    from feedback.accounts.models import LoginFailure, TwoFactorDevice
     from feedback.models import AlertDelivery, FlagRules
     from reports.models import ReportRun
     from sentiment.models import Theme

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from feedback.answering import open_link, save_answers
+from feedback.answer_page.answering import open_link, save_answers
 from feedback.domain import analyse_response, read_forgotten
 from feedback.models import FlagRules, FollowUp, Response
 from feedback.tasks import read_forgotten_answers

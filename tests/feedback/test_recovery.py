@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from feedback import cases
-from feedback.flagging import flag_response
+from feedback.casework import cases
+from feedback.casework.flagging import flag_response
+from feedback.casework.recovery import came_back, recovery
 from feedback.models import CaseEvent, FlagRules
-from feedback.recovery import came_back, recovery
 from surveys.domain import plan_invitations
 from surveys.models import Invitation, Survey
 from tests.factories import OrderFactory, ResponseFactory, SurveyFactory

@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from feedback import worklist
-from feedback.flagging import flag_response
+from feedback.casework import worklist
+from feedback.casework.flagging import flag_response
 from feedback.models import CaseEvent, CaseNote, FollowUp
 from sentiment.models import SentimentScore
 from surveys.models import Membership
@@ -719,7 +719,7 @@ def test_the_queue_makes_as_many_queries_for_three_cases_as_for_one(
 def test_the_case_page_makes_as_many_queries_for_three_notes_orders_and_surveys_as_for_one(
     signed_in, survey, agent, colleague, django_assert_num_queries
 ):
-    from feedback import cases
+    from feedback.casework import cases
 
     customer = CustomerFactory(shop=survey.shop)
     case = case_in(survey, comment="Broken.", invitation__order__customer=customer)

@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from config import metrics
 from config.celery import app
-from feedback.flagging import flag_response
+from feedback.casework.flagging import flag_response
 from feedback.models import FollowUp, Response
 from surveys.models import Invitation
 from surveys.tasks import send_due_invitations

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from feedback.flagging import flag_response
-from feedback.metrics import Calendar
+from feedback.casework.flagging import flag_response
+from feedback.insights.metrics import Calendar
 from reports import domain
 from reports.data import monthly_report_data
 from reports.models import ReportRun, ReportSchedule

@@ -8,9 +8,9 @@ import pytest
 import time_machine
 from django.utils import translation
 
+from feedback.casework.flagging import flag_response
 from feedback.domain import analyse_response
-from feedback.flagging import flag_response
-from feedback.metrics import Calendar, NpsTally
+from feedback.insights.metrics import Calendar, NpsTally
 from feedback.models import FollowUp
 from reports.data import Sla, monthly_report_data, stage_of
 from reports.pdf import _flagged_for_reading

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.forms import ModelChoiceField, ModelMultipleChoiceField
 from django.test import RequestFactory
 
-from feedback.flagging import flag_response
+from feedback.casework.flagging import flag_response
 from feedback.models import Answer, FollowUp, Response
 from sentiment.models import Theme
 from surveys.models import Customer, Invitation, Membership, Order, Question, Shop, Survey

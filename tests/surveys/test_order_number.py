@@ -7,7 +7,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from feedback.flagging import flag_response
+from feedback.casework.flagging import flag_response
 from surveys.csv_import import import_orders
 from surveys.domain import send_due_invitations
 from surveys.models import Order, WebhookSource

@@ -14,9 +14,9 @@ from django.core.files.base import ContentFile
 from django.db import models
 from django.utils import timezone
 
-from feedback import cases
-from feedback.flagging import flag_response
-from feedback.metrics import nps_tally
+from feedback.casework import cases
+from feedback.casework.flagging import flag_response
+from feedback.insights.metrics import nps_tally
 from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
 from reports.models import ReportRun
 from sentiment.models import AnswerTheme, LearnedModel, SentimentScore

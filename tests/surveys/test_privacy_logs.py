@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from feedback import cases
+from feedback.casework import cases
 from feedback.models import FollowUp
 from surveys.models import Invitation, Membership, WebhookSource
 from surveys.suppressions import record_provider_event

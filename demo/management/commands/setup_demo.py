@@ -10,9 +10,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from feedback.answering import submit_answer
+from feedback.answer_page.answering import submit_answer
 from feedback.domain import analyse_response
-from feedback.metrics import Calendar
+from feedback.insights.metrics import Calendar
 from feedback.models import FollowUp
 from reports.domain import last_month, make_report_now, schedule_of
 from surveys.domain import CustomerDetails, create_api_key, record_order

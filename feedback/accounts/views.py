@@ -25,9 +25,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from config.security import client_ip, mark_signed_in
-from feedback import signin
-from feedback.accounts import TwoFactorDevice
-from feedback.worklist import _user, staff_required
+from feedback.accounts import signin
+from feedback.accounts.models import TwoFactorDevice
+from feedback.casework.worklist import _user, staff_required
 
 # The password step is good for this long while the code is asked for.
 PENDING_SECONDS = 300
@@ -95,7 +95,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = StaffSignInForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
-        backend = getattr(user, "backend", "feedback.signin.LockoutBackend")
+        backend = getattr(user, "backend", "feedback.accounts.signin.LockoutBackend")
         if signin.confirmed_device(user) is None:
             _complete(request, user, backend=backend)
             return redirect(next_url)

@@ -1,7 +1,7 @@
 """The support team's work list: the queue of cases, and one case with everything to work it.
 
 Server-rendered pages that work without JavaScript (static/js/work.js adds the keyboard).
-The views only translate between HTTP and feedback.cases: every change goes through it, so
+The views only translate between HTTP and feedback.casework.cases: every change goes through it, so
 the audit trail is complete, and a change it refuses comes back as a 409 page with the
 form as it was sent. A form that does not validate comes back as 422.
 """
@@ -28,11 +28,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from config import searches
-from feedback import case_filters, cases
-from feedback.case_filters import CaseFilter
-from feedback.cases import NOTE_MAX_LENGTH, CaseError, cases_of, overdue_now
+from feedback.casework import cases
+from feedback.casework import filters as case_filters
+from feedback.casework.cases import NOTE_MAX_LENGTH, CaseError, cases_of, overdue_now
+from feedback.casework.filters import CaseFilter
+from feedback.casework.recovery import came_back
 from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
-from feedback.recovery import came_back
 from sentiment.themes import BUILT_IN as BUILT_IN_THEMES
 from surveys.models import Language, Membership, Order, Shop
 from surveys.queries import shops_of

@@ -1,7 +1,7 @@
 """The CSV downloads for shop managers: /exports/responses.csv and /exports/cases.csv?shop=<slug>.
 
 The cases file takes the work list's filters (status, priority, owner, overdue, reason, language,
-theme, product, search), read by the same form and applied by feedback.case_filters.
+theme, product, search), read by the same form and applied by feedback.casework.filters.
 
 Exports carry every customer's name and email, so only a shop's managers and admins (and
 superusers) may take them; a support agent sees cases one at a time on the work list.
@@ -26,7 +26,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from pydantic import ValidationError
 
-from feedback import exports, worklist
+from feedback.casework import worklist
+from feedback.insights import exports
 from feedback.schemas import PeriodQuery
 from surveys.models import Membership, Shop
 from surveys.queries import shops_of

@@ -1,7 +1,7 @@
 """The support work list over the API: cases, their notes, and the CSV exports.
 
 The shop is the API key's (`request.auth`); another shop's case is a 404. Every change goes
-through feedback.cases, so the audit trail is the same as for the work list. An API key is
+through feedback.casework.cases, so the audit trail is the same as for the work list. An API key is
 not a person: its changes are recorded with no actor.
 """
 
@@ -21,10 +21,12 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import BaseModel, ConfigDict, WithJsonSchema, field_validator, model_validator
 
-from feedback import case_filters, cases, exports
-from feedback.case_filters import EVERY_CASE, CaseFilter
-from feedback.cases import NOTE_MAX_LENGTH
-from feedback.export_views import csv_download, export_filename
+from feedback.casework import cases
+from feedback.casework import filters as case_filters
+from feedback.casework.cases import NOTE_MAX_LENGTH
+from feedback.casework.filters import EVERY_CASE, CaseFilter
+from feedback.insights import exports
+from feedback.insights.export_views import csv_download, export_filename
 from feedback.models import CaseEvent, CaseNote, FollowUp
 from feedback.schemas import PeriodQuery
 from sentiment.models import AnswerTheme

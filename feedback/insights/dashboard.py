@@ -1,7 +1,7 @@
 """The managers' dashboard at /dashboard/: the range's NPS, CSAT, CES, response rate and recovery,
 and the NPS trend drawn as an inline SVG.
 
-Every number is counted by feedback.metrics and feedback.recovery, one aggregate query each,
+Every number is counted by feedback.insights.metrics and feedback.casework.recovery, one aggregate query each,
 however many periods or groups the range has. Here the period tallies are only added up into
 the range's, laid out as a chart and written as text. The page says how sure each number is:
 NPS with its 95% margin, CSAT and CES with their 95% intervals, each with its denominator; a
@@ -22,8 +22,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from feedback.dashboard_chart import Chart, nps_chart
-from feedback.dashboard_choices import (
+from feedback.casework.recovery import Recovery, recovery
+from feedback.insights.chart import Chart, nps_chart
+from feedback.insights.choices import (
     CALENDAR_NAMES,
     CUT_NAMES,
     CUT_NOTES,
@@ -33,7 +34,7 @@ from feedback.dashboard_choices import (
     DashboardForm,
     read_choices,
 )
-from feedback.dashboard_figures import (
+from feedback.insights.figures import (
     GroupLine,
     NpsFigure,
     PeriodLine,
@@ -53,7 +54,7 @@ from feedback.dashboard_figures import (
     share,
     whole,
 )
-from feedback.metrics import (
+from feedback.insights.metrics import (
     CesTally,
     CsatTally,
     ResponseRate,
@@ -64,7 +65,6 @@ from feedback.metrics import (
     period_spans,
     response_rate_trend,
 )
-from feedback.recovery import Recovery, recovery
 from surveys.localise import format_datetime
 from surveys.models import Language, Shop
 from surveys.queries import READS_NUMBERS, shops_of

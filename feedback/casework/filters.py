@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from feedback.cases import overdue_now
+from feedback.casework.cases import overdue_now
 from feedback.models import FollowUp
 from sentiment.models import AnswerTheme
 from surveys.models import OrderLine

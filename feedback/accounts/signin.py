@@ -1,7 +1,7 @@
 """Staff sign-in rules: lockout after repeated failures, and TOTP two-factor (RFC 6238, by pyotp).
 
-Plain functions over feedback.accounts, and the authentication backend (LockoutBackend, below);
-the sign-in pages (feedback/signin_views.py) call them. Both the work list and the admin sign
+Plain functions over feedback.accounts.models, and the authentication backend (LockoutBackend, below);
+the sign-in pages (feedback/accounts/views.py) call them. Both the work list and the admin sign
 in through the same pages, so these rules hold for both.
 """
 
@@ -24,7 +24,7 @@ from django.utils import timezone
 from pyotp.exceptions import OTPVerificationError
 
 from config.security import client_ip
-from feedback.accounts import LoginFailure, RecoveryCode, TwoFactorDevice
+from feedback.accounts.models import LoginFailure, RecoveryCode, TwoFactorDevice
 
 # --- Lockout ---------------------------------------------------------------------------------
 

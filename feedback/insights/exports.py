@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, QuerySet
 
-from feedback import case_filters, cases
-from feedback.case_filters import CaseFilter
+from feedback.casework import cases
+from feedback.casework import filters as case_filters
+from feedback.casework.filters import CaseFilter
 from feedback.models import Answer, CaseNote, FollowUp, Response
 from sentiment.models import AnswerTheme
 from surveys.models import Language, Question, Shop

@@ -4,8 +4,8 @@ monthly report's charts (reports/charts.py): its axis and runs of answered perio
 import math
 from dataclasses import dataclass
 
-from feedback.dashboard_figures import PeriodLine, axis_label, signed, whole
-from feedback.metrics import (
+from feedback.insights.figures import PeriodLine, axis_label, signed, whole
+from feedback.insights.metrics import (
     Calendar,
     NpsTally,
     Period,

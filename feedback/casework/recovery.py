@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Avg, Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q
 
-from feedback.flagging import rules_for
+from feedback.casework.flagging import rules_for
 from feedback.models import CaseEvent, FollowUp
 from surveys.domain import schedule_survey
 from surveys.models import Invitation, Order

@@ -14,8 +14,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from config import mail
+from feedback.casework.recovery import schedule_recovery_survey
 from feedback.models import CaseEvent, CaseNote, FollowUp
-from feedback.recovery import schedule_recovery_survey
 from surveys.errors import DomainError
 from surveys.queries import shops_of
 

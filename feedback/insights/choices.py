@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
-from feedback.metrics import (
+from feedback.insights.metrics import (
     MAX_PERIODS,
     Calendar,
     Cut,

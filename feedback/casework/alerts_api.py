@@ -11,10 +11,10 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from pydantic import BaseModel, ConfigDict
 
-from feedback import alerts
-from feedback.flagging import rules_for
+from feedback.casework import alerts
+from feedback.casework.flagging import rules_for
+from feedback.casework.outbound import webhook_target_problem
 from feedback.models import AlertDelivery, FlagRules
-from feedback.outbound import webhook_target_problem
 from surveys.errors import DomainError
 from surveys.models import Shop
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from config.celery import hand_over
-from feedback.flagging import judge, rules_for
+from feedback.casework.flagging import judge, rules_for
 from feedback.models import Answer, FollowUp, Response
 from surveys.errors import DomainError, NotFound
 from surveys.models import Invitation, Question, Shop, Suppression

@@ -33,8 +33,8 @@ from django.utils import timezone
 
 from config import mail
 from config.database import record_done
-from feedback import outbound
-from feedback.flagging import rules_for
+from feedback.casework import outbound
+from feedback.casework.flagging import rules_for
 from feedback.models import Alert, AlertDelivery, CaseEvent, FlagRules, FollowUp
 from surveys.errors import DomainError
 

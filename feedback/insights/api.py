@@ -4,8 +4,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from feedback import metrics
-from feedback.metrics import CesTally, CsatTally, NpsTally, ResponseRate, Row
+from feedback.insights import metrics
+from feedback.insights.metrics import CesTally, CsatTally, NpsTally, ResponseRate, Row
 from feedback.schemas import CesRowOut, CsatRowOut, NpsOut, NpsRowOut, PeriodQuery, ResponseRateRowOut, TrendQuery
 from surveys.models import Shop
 

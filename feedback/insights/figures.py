@@ -9,8 +9,8 @@ from typing import Any
 
 import jdatetime
 
-from feedback.dashboard_choices import FEW_ANSWERS
-from feedback.metrics import (
+from feedback.insights.choices import FEW_ANSWERS
+from feedback.insights.metrics import (
     Calendar,
     CesTally,
     CsatTally,

@@ -12,10 +12,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods
 
-from feedback.answering import Link
-from feedback.forms import QuestionsForm
+from feedback.answer_page.answering import Link
+from feedback.answer_page.forms import QuestionsForm
+from feedback.answer_page.views import render_survey_page
 from feedback.models import Answer
-from feedback.views import render_survey_page
 from surveys.models import Customer, Invitation, Language, Order, Question, Shop, Survey
 
 

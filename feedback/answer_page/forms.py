@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from feedback.answering import COMMENT_MAX_LENGTH, SHORT_TEXT_MAX_LENGTH, AnswerValue, Link
+from feedback.answer_page.answering import COMMENT_MAX_LENGTH, SHORT_TEXT_MAX_LENGTH, AnswerValue, Link
 from surveys.localise import localise_digits
 from surveys.models import Question
 

@@ -2,7 +2,7 @@
 
 It lives beside Response (not in surveys) because it creates responses, and
 surveys must not depend on feedback. The views only translate between HTTP and
-feedback.answering; every rule lives there.
+feedback.answer_page.answering; every rule lives there.
 """
 
 from collections.abc import Callable
@@ -19,9 +19,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.security import client_address
-from feedback import answering
-from feedback.answering import Link
-from feedback.forms import QuestionsForm, initial_values
+from feedback.answer_page import answering
+from feedback.answer_page.answering import Link
+from feedback.answer_page.forms import QuestionsForm, initial_values
 from surveys.branding import brand_colours
 from surveys.localise import format_deadline, text_direction
 from surveys.models import Language

@@ -1,6 +1,6 @@
 """Staff sign-in: failed attempts (for lockout) and TOTP two-factor devices with recovery codes.
 
-Models only; the rules live in feedback.signin. Imported from feedback.models so Django finds
+Models only; the rules live in feedback.accounts.signin. Imported from feedback.models so Django finds
 them. They sit in the feedback app because the staff who sign in are the work list's users.
 """
 
