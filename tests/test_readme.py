@@ -170,7 +170,20 @@ def test_try_the_loop_as_the_readme_says(tmp_path: Path) -> None:
     assert "Demo Shop' is ready" in output.text
 
 
-@pytest.mark.parametrize("target", ["run", "test", "install", "lint", "audit"])
-def test_every_make_target_the_readme_names_exists(target: str) -> None:
-    assert f"make {target}" in README
+@pytest.mark.parametrize(
+    ("page", "target"),
+    [("README.md", "run"), ("README.md", "test"), ("README.md", "install"), ("README.md", "lint"),
+     ("docs/security.md", "audit"), ("docs/using.md", "messages"), ("CONTRIBUTING.md", "format")],
+)  # fmt: skip
+def test_every_make_target_the_docs_name_exists(page: str, target: str) -> None:
+    assert f"make {target}" in (ROOT / page).read_text()
     assert re.search(rf"^{target}:", (ROOT / "Makefile").read_text(), re.M)
+
+
+def test_no_page_names_a_make_target_the_makefile_lacks() -> None:
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *(ROOT / "docs").glob("*.md")]
+    named = {target for page in pages for target in re.findall(r"(?:`|^ *)make ([\w-]+)", page.read_text(), re.M)}
+    makefile = (ROOT / "Makefile").read_text()
+
+    assert {"run", "test", "audit"} <= named
+    assert [target for target in sorted(named) if not re.search(rf"^{target}:", makefile, re.M)] == []

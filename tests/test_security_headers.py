@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from feedback.flagging import flag_response
+from feedback.casework.flagging import flag_response
 from reports.domain import make_report_now
 from surveys.models import Membership
 from tests.factories import ResponseFactory, SurveyFactory
@@ -41,7 +41,8 @@ def admin_of(case):
 
 def test_pages_forbid_inline_and_foreign_scripts_and_framing(client, case, admin_of):
     client.force_login(admin_of)
-    for url in ["/login/", "/cases/", f"/cases/{case.pk}/", "/account/two-factor/", "/admin/", "/api/v1/docs"]:
+    pages = ["/login/", "/cases/", f"/cases/{case.pk}/", "/account/two-factor/", "/admin/", "/api/v1/docs"]
+    for url in [*pages, "/no-such-page/", "/api/v1/cases"]:  # a 404 and an API answer too
         policy = directives(client.get(url))
 
         assert policy["script-src"] == "'self'", url
@@ -135,7 +136,7 @@ def test_hsts_and_the_other_headers_are_sent_over_https(client, settings):
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    # What README's "Security" section lists for production; nothing else set.
+    # What docs/security.md ("Headers") lists for production; nothing else set.
     env = {
         "PATH": os.environ["PATH"],
         "DEBUG": "false",
@@ -145,6 +146,15 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         "CSRF_TRUSTED_ORIGINS": "https://feedback.example.com",
         "BAZGASHT_VAR_DIR": str(tmp_path),
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}"),
+    }
+
+    security = (ROOT / "docs" / "security.md").read_text()
+    [documented] = [block for block in re.findall(r"```sh\n(.*?)```", security, re.S) if "check --deploy" in block]
+    settings = dict(re.findall(r"\b([A-Z_]+)=(\S+)", documented))
+    plumbing = {"PATH", "BAZGASHT_VAR_DIR", "DATABASE_URL"}
+    assert set(settings) == set(env) - plumbing
+    assert {name: value for name, value in settings.items() if name != "SECRET_KEY"} == {
+        name: env[name] for name in set(env) - plumbing - {"SECRET_KEY"}
     }
 
     checked = subprocess.run(

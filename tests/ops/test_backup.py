@@ -1,6 +1,7 @@
-"""The backup procedure of the README ("Backups and restore"), run for real: dump the database,
-restore it into a fresh one, check its migrations and serve requests from it."""
+"""The backup procedure of docs/operations.md ("Backups and restore"), run for real: dump the
+database, restore it into a fresh one, check its migrations and serve requests from it."""
 
+import re
 import secrets
 import shutil
 import subprocess
@@ -13,13 +14,18 @@ from surveys.domain import CustomerDetails, create_api_key, record_order
 from tests.conftest import ROOT, _database_url
 from tests.ops.conftest import app_env, gunicorn
 
-pytestmark = pytest.mark.postgresql_only(reason="pg_dump and pg_restore need PostgreSQL")
+# The commands as docs/operations.md gives them; the test adds its own names and files.
+DUMP = ("pg_dump", "--format=custom", "--no-owner")
+CREATE = ("createdb",)
+RESTORE = ("pg_restore", "--no-owner", "--exit-on-error")
+CHECK = ("manage.py", "migrate", "--check")
 
 
 def run(*command: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=ROOT, env=app_env(**env), capture_output=True, text=True, check=False)
 
 
+@pytest.mark.postgresql_only(reason="pg_dump and pg_restore need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_a_dump_restored_into_a_fresh_database_passes_migrate_check_and_serves_its_data(tmp_path, shop):
     for tool in ("pg_dump", "pg_restore", "createdb", "dropdb"):
@@ -32,13 +38,13 @@ def test_a_dump_restored_into_a_fresh_database_passes_migrate_check_and_serves_i
     restored = source.rsplit("/", 1)[0] + f"/{restored_name}"
     dump = tmp_path / "bazgasht.dump"
 
-    dumped = run("pg_dump", "--format=custom", "--no-owner", f"--file={dump}", source)
+    dumped = run(*DUMP, f"--file={dump}", source)
     assert dumped.returncode == 0, dumped.stderr
     server = source.rsplit("/", 1)[0] + "/postgres"
-    assert run("createdb", f"--maintenance-db={server}", restored_name).returncode == 0
+    assert run(*CREATE, f"--maintenance-db={server}", restored_name).returncode == 0
     try:
-        loaded = run("pg_restore", "--no-owner", "--exit-on-error", f"--dbname={restored}", str(dump))
-        checked = run(sys.executable, "manage.py", "migrate", "--check", DATABASE_URL=restored)
+        loaded = run(*RESTORE, f"--dbname={restored}", str(dump))
+        checked = run(sys.executable, *CHECK, DATABASE_URL=restored)
         with gunicorn(tmp_path, DATABASE_URL=restored) as web:
             ready = web.request("GET", "/readyz")
             kept = web.request("GET", "/api/v1/orders/B-1", headers={"Authorization": f"Bearer {key}"})
@@ -57,3 +63,15 @@ def test_a_dump_restored_into_a_fresh_database_passes_migrate_check_and_serves_i
     # A write works too: the restored sequences continue after the restored rows.
     assert (added[0], added[1]["external_id"]) == (201, "B-2")
     assert dropped.returncode == 0, dropped.stderr
+
+
+def test_the_documented_procedure_is_the_one_tested():
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    section = operations[operations.index("\n## Backups and restore\n") :]
+    [procedure] = re.findall(r"```sh\n(.*?)```", section[: section.index("\n## ", 1)], re.S)
+
+    assert f"{' '.join(DUMP)} --file=" in procedure
+    assert f"{' '.join(CREATE)} --maintenance-db=" in procedure
+    assert f"{' '.join(RESTORE)} --dbname=" in procedure
+    assert f".venv/bin/python {' '.join(CHECK)}" in procedure
+    assert "tests/ops/test_backup.py" in operations
