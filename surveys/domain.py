@@ -644,16 +644,22 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
         invitations = _lock_for_sending(Invitation.objects.filter(_due(now)).order_by("send_at"), limit=limit)
         invitations = _throttled_while_claiming(invitations, now=now)
         claimed = []
-        unlinked = []
+        relinked = []
         for invitation in invitations:
             if not invitation.token_nonce:  # made before links were derived, or by hand
                 _give_link(invitation)
-                unlinked.append(invitation)
+                relinked.append(invitation)
+            token = _link_token(invitation)
+            if hash_token(token) != invitation.token_hash:
+                # SECRET_KEY changed since the link was made: the message carries the link the
+                # key derives now, so that is the one that must open.
+                invitation.token_hash = hash_token(token)
+                relinked.append(invitation)
             invitation.status = Invitation.Status.SENDING
             invitation.claimed_at = now
             invitation.attempts += 1
             invitation.expires_at = now + invitation.survey.valid_for
-            claimed.append(ClaimedInvitation(invitation, _link_token(invitation)))
+            claimed.append(ClaimedInvitation(invitation, token))
         # What all rows share goes in one UPDATE a survey (bulk_update would build a CASE
         # per field and row); the link was fixed when the invitation was planned.
         for survey_id in {invitation.survey_id for invitation in invitations}:
@@ -664,7 +670,7 @@ def claim_due_invitations(*, now: datetime, limit: int) -> list[ClaimedInvitatio
                 attempts=F("attempts") + 1,
                 expires_at=same_survey[0].expires_at,
             )
-        Invitation.objects.bulk_update(unlinked, ["token_nonce", "token_hash"], batch_size=500)
+        Invitation.objects.bulk_update(relinked, ["token_nonce", "token_hash"], batch_size=500)
     return claimed
 
 

@@ -51,6 +51,21 @@ def test_send_due_invitations_emails_a_link_whose_token_is_stored_hashed(shop, m
 
 
 @pytest.mark.django_db
+def test_a_survey_planned_before_the_secret_key_changed_goes_out_with_a_working_link(shop, mailbox, settings, client):
+    order = new_order(shop)
+    planned = Invitation.objects.get(order=order)
+    assert planned.token_hash  # the link was made with the plan, under the old key
+
+    settings.SECRET_KEY = "a new secret key, rotated after the survey was planned " * 2
+    assert send_due_invitations() == 1
+
+    [message] = mailbox.messages
+    token = re.search(r"/s/([\w-]+)/", body_of(message)).group(1)
+    assert Invitation.objects.get(order=order).token_hash == hash_token(token) != planned.token_hash
+    assert client.get(f"/s/{token}/").status_code == 200
+
+
+@pytest.mark.django_db
 def test_send_due_invitations_waits_for_send_at(survey, mailbox, time_machine):
     survey.delay = timedelta(days=7)
     survey.save()
