@@ -11,7 +11,7 @@ from feedback.casework.api import router as cases_router
 from feedback.insights.api import router as metrics_router
 from reports.api import router as reports_router
 from surveys.api import router as orders_router
-from surveys.domain import api_key_for
+from surveys.api_keys import api_key_for
 from surveys.errors import DomainError
 from surveys.models import ApiScope, Shop
 from surveys.privacy_api import router as customers_router

@@ -16,8 +16,8 @@ from django.utils.text import slugify
 
 from config.searches import SearchOutsideUrls
 from surveys import import_mapping, phones, privacy
+from surveys.api_keys import create_api_key
 from surveys.csv_import import COLUMNS, MAX_ROWS, REQUIRED_COLUMNS, CsvFileError, import_orders
-from surveys.domain import cancel_scheduled, create_api_key
 from surveys.models import (
     ApiKey,
     ApiScope,
@@ -35,6 +35,7 @@ from surveys.models import (
     WebhookSource,
     default_api_scopes,
 )
+from surveys.orders import cancel_scheduled
 from surveys.queries import rows_of_shops, shops_of
 from surveys.standard_questions import add_standard_questions
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from ninja import Path, Router, Status
 from pydantic import ValidationError
 
-from surveys import domain
+from surveys import orders
 from surveys.errors import NotFound
 from surveys.models import Order, Shop
 from surveys.queries import orders_of
@@ -44,7 +44,7 @@ def create_orders(request: HttpRequest, payload: BulkOrdersIn) -> dict[str, Any]
     recorded = dict(
         zip(
             [index for index, _ in valid],
-            domain.record_orders(request.auth, [_new_order(item) for _, item in valid]),  # type: ignore[attr-defined]
+            orders.record_orders(request.auth, [_new_order(item) for _, item in valid]),  # type: ignore[attr-defined]
             strict=True,
         )
     )
@@ -87,11 +87,11 @@ def record_order_event(request: HttpRequest, external_id: ExternalId, payload: O
         raise NotFound("no such order")
     at = payload.at or timezone.now()
     if payload.event == "fulfilled":
-        domain.update_order(order, fulfilled_at=at)
+        orders.update_order(order, fulfilled_at=at)
     elif payload.event == "delivered":
-        domain.update_order(order, delivered_at=at)
+        orders.update_order(order, delivered_at=at)
     else:
-        domain.update_order(order, cancelled_at=at, reason=payload.reason or f"the order was {payload.event}")
+        orders.update_order(order, cancelled_at=at, reason=payload.reason or f"the order was {payload.event}")
     return orders_of(request.auth).prefetch_related("invitations").get(pk=order.pk)  # type: ignore[attr-defined]
 
 
@@ -104,18 +104,18 @@ def get_order(request: HttpRequest, external_id: ExternalId) -> object:
 
 
 def _record(shop: Shop, payload: OrderIn) -> tuple[Order, bool]:
-    [result] = domain.record_orders(shop, [_new_order(payload)])
+    [result] = orders.record_orders(shop, [_new_order(payload)])
     if result.order is None:
-        raise domain.InvalidOrder(result.error)
+        raise orders.InvalidOrder(result.error)
     return result.order, result.created
 
 
-def _new_order(payload: OrderIn) -> domain.NewOrder:
+def _new_order(payload: OrderIn) -> orders.NewOrder:
     customer = payload.customer
-    return domain.NewOrder(
+    return orders.NewOrder(
         external_id=payload.external_id,
         number=payload.number,
-        customer=domain.CustomerDetails(
+        customer=orders.CustomerDetails(
             email=customer.email or "",
             phone=customer.phone or "",
             name=customer.name,
@@ -129,7 +129,7 @@ def _new_order(payload: OrderIn) -> domain.NewOrder:
         placed_at=payload.placed_at,
         fulfilled_at=payload.fulfilled_at,
         delivered_at=payload.delivered_at,
-        lines=[domain.OrderLineDetails(**line.model_dump()) for line in payload.lines],
+        lines=[orders.OrderLineDetails(**line.model_dump()) for line in payload.lines],
         is_test=payload.test,
     )
 
@@ -149,7 +149,7 @@ def _check_item(item: object) -> OrderIn | list[str]:
 
 
 def _bulk_result(
-    index: int, raw: object, checked: OrderIn | list[str] | Conflict, recorded: domain.Recorded | None
+    index: int, raw: object, checked: OrderIn | list[str] | Conflict, recorded: orders.Recorded | None
 ) -> BulkOrderResult:
     external_id = raw.get("external_id") if isinstance(raw, dict) else None
     external_id = external_id if isinstance(external_id, str) else None

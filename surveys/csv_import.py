@@ -33,9 +33,9 @@ from django.utils import timezone
 
 from surveys import phones
 from surveys.consent import parse_consent
-from surveys.domain import CustomerDetails, InvalidOrder, NewOrder, OrderLineDetails, Recorded, record_orders
 from surveys.errors import DomainError
 from surveys.models import Language, Order, Shop
+from surveys.orders import CustomerDetails, InvalidOrder, NewOrder, OrderLineDetails, Recorded, record_orders
 
 MAX_ROWS = 50_000
 # Orders stored per transaction: a few queries per batch, not per order.

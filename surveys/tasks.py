@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from surveys import domain, import_mapping, privacy
+from surveys import import_mapping, privacy, reminders, sending
 from surveys.models import Shop
 
 BATCH = 500
@@ -9,9 +9,9 @@ BATCH = 500
 @shared_task(name="surveys.tasks.send_due_invitations")
 def send_due_invitations() -> int:
     """The scheduler's sweep: due surveys, due reminders, and links that expired."""
-    claimed = domain.send_due_invitations(limit=BATCH)
-    reminded = domain.send_due_reminders(limit=BATCH)
-    domain.expire_invitations()
+    claimed = sending.send_due_invitations(limit=BATCH)
+    reminded = reminders.send_due_reminders(limit=BATCH)
+    reminders.expire_invitations()
     if claimed == BATCH or reminded == BATCH:
         # More may be waiting: carry on now rather than at the next beat.
         send_due_invitations.delay()

@@ -27,17 +27,10 @@ from kombu.exceptions import OperationalError
 
 from surveys import privacy, tasks
 from surveys.consent import shopify_consent, woocommerce_consent
-from surveys.domain import (
-    CustomerDetails,
-    InvalidOrder,
-    NewOrder,
-    OrderLineDetails,
-    record_orders,
-    schedule_invitations,
-    update_order,
-)
 from surveys.errors import DomainError
 from surveys.models import Customer, Language, Order, OrderLine, WebhookDelivery, WebhookSource
+from surveys.orders import CustomerDetails, InvalidOrder, NewOrder, OrderLineDetails, record_orders, update_order
+from surveys.planning import schedule_invitations
 
 log = logging.getLogger(__name__)
 

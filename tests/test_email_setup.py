@@ -10,8 +10,8 @@ from django.core.mail import get_connection
 from feedback.casework import cases
 from feedback.casework.flagging import flag_response
 from surveys import checks
-from surveys.domain import send_due_invitations
 from surveys.models import Invitation
+from surveys.sending import send_due_invitations
 from tests.factories import InvitationFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 
 from config.api import api
 from reports.models import ReportRun
-from surveys.domain import create_api_key
+from surveys.api_keys import create_api_key
 from surveys.models import Order
 from tests.factories import SurveyFactory
 

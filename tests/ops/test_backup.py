@@ -10,7 +10,8 @@ import sys
 import pytest
 from django.utils import timezone
 
-from surveys.domain import CustomerDetails, create_api_key, record_order
+from surveys.api_keys import create_api_key
+from surveys.orders import CustomerDetails, record_order
 from tests.conftest import ROOT, _database_url
 from tests.ops.conftest import app_env, gunicorn
 

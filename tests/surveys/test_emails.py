@@ -232,7 +232,7 @@ def test_headers_survive_a_real_smtp_server(persian_invitation, mailbox, setting
 
 
 def test_an_invitation_sent_again_is_the_same_message_but_its_reminder_is_not(invitation, mailbox):
-    from surveys.domain import send_due_invitations
+    from surveys.sending import send_due_invitations
 
     send_due_invitations()
     claimed = InvitationFactory._meta.model.objects.get(pk=invitation.pk)

@@ -13,8 +13,8 @@ from django.utils import timezone
 from feedback.models import Response
 from surveys import phones
 from surveys.csv_import import import_orders
-from surveys.domain import CustomerDetails, record_order
 from surveys.models import Customer, Invitation, Order, Suppression, WebhookSource
+from surveys.orders import CustomerDetails, record_order
 from surveys.privacy import erase_customer, find_customer
 from surveys.suppressions import suppress
 from surveys.webhooks import sign

@@ -21,8 +21,10 @@ from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
 from reports.models import ReportRun
 from sentiment.models import AnswerTheme, LearnedModel, SentimentScore
 from surveys import privacy
-from surveys.domain import ERASED_REASON, CustomerDetails, record_order, send_due_invitations
 from surveys.models import Customer, Erasure, Invitation, Membership, Order, OrderLine, Suppression
+from surveys.orders import CustomerDetails, record_order
+from surveys.planning import ERASED_REASON
+from surveys.sending import send_due_invitations
 from surveys.suppressions import MARKER_PREFIX, record_provider_event, suppress, suppressed_among
 from tests.conftest import body_of
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, ResponseFactory, SurveyFactory

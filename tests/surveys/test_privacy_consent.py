@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from surveys import consent
 from surveys.csv_import import import_orders
-from surveys.domain import CustomerDetails, record_order, send_due_invitations, send_due_reminders
 from surveys.models import Consent, Customer, Invitation, Shop, WebhookSource
+from surveys.orders import CustomerDetails, record_order
+from surveys.reminders import send_due_reminders
+from surveys.sending import send_due_invitations
 from surveys.webhooks import parse_shopify_order
 from tests.factories import CustomerFactory, ShopFactory
 from tests.surveys.test_webhooks import (

@@ -8,18 +8,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from surveys import domain, sms
-from surveys.domain import (
-    CustomerDetails,
-    OrderLineDetails,
-    expire_invitations,
-    next_sending_time,
-    record_order,
-    send_due_invitations,
-    send_due_reminders,
-    update_order,
-)
+from surveys import emails, planning, sms
 from surveys.models import Invitation, Suppression, Survey
+from surveys.orders import CustomerDetails, OrderLineDetails, record_order, update_order
+from surveys.planning import next_sending_time
+from surveys.reminders import expire_invitations, send_due_reminders
+from surveys.sending import send_due_invitations
 from surveys.suppressions import suppress
 from tests.conftest import body_of, free_port
 from tests.factories import ShopFactory, SurveyFactory
@@ -268,7 +262,7 @@ def test_sampling_surveys_about_the_set_share_and_decides_the_same_way_twice(sur
 
     surveyed = sum(order.invitations.exists() for order in orders)
     assert 60 <= surveyed <= 120  # 90 expected; this bound fails only for a broken sampler
-    assert all(domain.in_sample(survey, order) == order.invitations.exists() for order in orders)
+    assert all(planning.in_sample(survey, order) == order.invitations.exists() for order in orders)
 
 
 # --- Suppression -----------------------------------------------------------------------
@@ -445,7 +439,7 @@ def test_a_customer_with_only_a_phone_is_surveyed_by_sms_when_the_shop_allows_it
     [text] = [record.getMessage() for record in caplog.records if record.name == "surveys.sms"]
     token = re.search(r"/s/([\w-]+)/", text).group(1)
     assert len(token) == 22  # 128 bits, short enough for one segment
-    assert sms.sms_segments(sms.build_invitation_sms(invitation, url=domain.answer_url(token))) == 1
+    assert sms.sms_segments(sms.build_invitation_sms(invitation, url=emails.answer_url(token))) == 1
     assert client.get(f"/s/{token}/").status_code == 200
 
 

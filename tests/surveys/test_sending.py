@@ -7,9 +7,10 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from surveys import domain
-from surveys.domain import CustomerDetails, record_order, send_due_invitations
+from surveys import planning, sending
 from surveys.models import Customer, Invitation, Suppression
+from surveys.orders import CustomerDetails, record_order
+from surveys.sending import send_due_invitations
 from surveys.suppressions import suppress
 from surveys.tokens import hash_token
 from tests.conftest import body_of, drop_database_connection_while_receiving, free_port
@@ -134,7 +135,7 @@ def test_two_workers_sending_two_surveys_to_one_customer_send_one(shop, mailbox)
 
     def worker_b() -> None:
         try:
-            domain.send_due_invitations(limit=1)  # takes the second: the first is being sent
+            sending.send_due_invitations(limit=1)  # takes the second: the first is being sent
         finally:
             connection.close()
             second_done.set()
@@ -147,7 +148,7 @@ def test_two_workers_sending_two_surveys_to_one_customer_send_one(shop, mailbox)
         mailbox.while_receiving = None
 
     mailbox.while_receiving = while_first_is_being_received
-    domain.send_due_invitations(limit=1)  # worker A
+    sending.send_due_invitations(limit=1)  # worker A
     second_done.wait(timeout=30)
 
     first.refresh_from_db()
@@ -194,8 +195,8 @@ def test_claim_is_won_by_one_caller_only(shop):
     invitation = InvitationFactory(survey__shop=shop, shop=shop)
     now = timezone.now()
 
-    first = domain.claim_due_invitations(now=now, limit=10)
-    second = domain.claim_due_invitations(now=now, limit=10)
+    first = sending.claim_due_invitations(now=now, limit=10)
+    second = sending.claim_due_invitations(now=now, limit=10)
 
     assert [item.invitation for item in first] == [invitation]
     assert second == []
@@ -208,10 +209,10 @@ def test_claim_is_won_by_one_caller_only(shop):
 def test_a_claim_abandoned_by_a_dead_worker_is_taken_again_after_the_lease(shop, mailbox, time_machine):
     time_machine.move_to("2026-11-01T12:00:00Z", tick=False)
     invitation = InvitationFactory(survey__shop=shop, shop=shop)
-    first_claim = domain.claim_due_invitations(now=timezone.now(), limit=10)  # …and the worker dies here.
+    first_claim = sending.claim_due_invitations(now=timezone.now(), limit=10)  # …and the worker dies here.
     assert first_claim
 
-    time_machine.move_to(timezone.now() + domain.CLAIM_LEASE - timedelta(seconds=1), tick=False)
+    time_machine.move_to(timezone.now() + sending.CLAIM_LEASE - timedelta(seconds=1), tick=False)
     assert send_due_invitations() == 0
     time_machine.move_to(timezone.now() + timedelta(seconds=2), tick=False)
     assert send_due_invitations() == 1
@@ -225,10 +226,10 @@ def test_a_claim_abandoned_by_a_dead_worker_is_taken_again_after_the_lease(shop,
 @pytest.mark.django_db
 def test_a_batch_that_stops_half_way_hands_back_the_claims_it_had_not_tried(shop, mailbox):
     invitations = [InvitationFactory(survey__shop=shop, shop=shop) for _ in range(3)]
-    claimed = domain.claim_due_invitations(now=timezone.now(), limit=10)
+    claimed = sending.claim_due_invitations(now=timezone.now(), limit=10)
     in_flight = claimed[0].invitation.pk
 
-    domain._release_untried(claimed, tried={in_flight})
+    sending._release_untried(claimed, tried={in_flight})
 
     statuses = dict(Invitation.objects.values_list("pk", "status"))
     # The one in flight may have gone out: it waits for its lease; the others go at the next sweep.
@@ -271,7 +272,7 @@ def test_smtp_down_retries_with_backoff_then_records_failure(shop, settings, tim
     assert invitation.send_at == timezone.now() + timedelta(minutes=2)
     assert "Connection refused" in invitation.reason
 
-    Invitation.objects.filter(pk=invitation.pk).update(attempts=domain.MAX_SEND_ATTEMPTS - 1)
+    Invitation.objects.filter(pk=invitation.pk).update(attempts=sending.MAX_SEND_ATTEMPTS - 1)
     time_machine.move_to(invitation.send_at, tick=False)
     with pytest.raises(ConnectionRefusedError):
         send_due_invitations()
@@ -304,10 +305,10 @@ def test_an_unsubscribed_customer_gets_a_suppressed_invitation_and_no_email(shop
     suppress(shop, channel="email", address=customer.email.upper(), reason=Suppression.Reason.UNSUBSCRIBED)
     order = OrderFactory(shop=shop, customer=customer)
 
-    [invitation] = domain.schedule_invitations(order)
+    [invitation] = planning.schedule_invitations(order)
     send_due_invitations()
 
-    assert (invitation.status, invitation.reason) == ("suppressed", domain.SUPPRESSED_REASON)
+    assert (invitation.status, invitation.reason) == ("suppressed", planning.SUPPRESSED_REASON)
     assert invitation.closed_at is not None
     assert mailbox.messages == []
 

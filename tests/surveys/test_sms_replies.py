@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from surveys.domain import send_due_invitations
 from surveys.models import Channel, Invitation, Suppression
+from surveys.sending import send_due_invitations
 from surveys.sms import is_stop_reply
 from surveys.tokens import hash_token, new_token
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, ShopFactory, SurveyFactory

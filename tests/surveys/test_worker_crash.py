@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from surveys import domain
-from surveys.domain import CustomerDetails, record_order
+from surveys import sending
 from surveys.models import Invitation
+from surveys.orders import CustomerDetails, record_order
 from tests.conftest import body_of, kill_worker, wait_until
 
 CUSTOMERS = 30
@@ -31,7 +31,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_at_most_the_email_i
     kill_worker(celery_worker)
     stranded = Invitation.objects.filter(status=Invitation.Status.SENDING).count()
     # Another worker takes the dead one's claims over once their lease has run out.
-    wait_until(lambda: domain.send_due_invitations(now=timezone.now() + domain.CLAIM_LEASE + timedelta(seconds=1)) == 0
+    past_the_lease = sending.CLAIM_LEASE + timedelta(seconds=1)
+    wait_until(lambda: sending.send_due_invitations(now=timezone.now() + past_the_lease) == 0
                or not Invitation.objects.exclude(status=Invitation.Status.SENT).exists(),
                what="the stranded invitations to be sent")  # fmt: skip
 

@@ -15,8 +15,9 @@ from feedback.domain import analyse_response
 from feedback.insights.metrics import Calendar
 from feedback.models import FollowUp
 from reports.domain import last_month, make_report_now, schedule_of
-from surveys.domain import CustomerDetails, create_api_key, record_order
+from surveys.api_keys import create_api_key
 from surveys.models import ApiKey, Invitation, Membership, Order, Shop, Survey
+from surveys.orders import CustomerDetails, record_order
 from surveys.standard_questions import add_standard_questions
 from surveys.tokens import hash_token, new_token
 
