@@ -300,7 +300,7 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from feedback.insights.metrics import Calendar, Period, periods_back
+    from feedback.insights.periods import Calendar, Period, periods_back
     from surveys.api_keys import create_api_key
     from surveys.models import Question, Shop, Survey
 
@@ -354,7 +354,7 @@ def main() -> None:
 
 def months(shop: Any, *, since: date, until: date, calendar: Any) -> list[Any]:
     """The months nps_trend counts: those asked for, and the one before to compare the first with."""
-    from feedback.insights.metrics import Period, period_spans, period_start
+    from feedback.insights.periods import Period, period_spans, period_start
 
     lead_day = period_start(since, period=Period.MONTH, calendar=calendar) - timedelta(days=1)
     return period_spans(lead_day, until, period=Period.MONTH, calendar=calendar, tz=shop.tz)
@@ -386,7 +386,9 @@ def fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 def check(shop: Any, *, since: date, until: date) -> None:
     """A fast answer must be the right one: nps_trend's counts against the hand-written SQL's, in
     both calendars, and the channel and customer-type cuts against the joins they replaced."""
-    from feedback.insights.metrics import Calendar, Cut, nps_trend
+    from feedback.insights.periods import Calendar
+    from feedback.insights.cuts import Cut
+    from feedback.insights.metrics import nps_trend
 
     for calendar in Calendar:
         params = sql_params(shop, since=since, until=until, calendar=calendar)
@@ -417,7 +419,9 @@ def check(shop: Any, *, since: date, until: date) -> None:
 def measure(shop: Any, client: Any, *, since: date, until: date, runs: int) -> dict[str, tuple[Timing, Timing | None]]:
     from django.db import connection
 
-    from feedback.insights.metrics import Calendar, Cut, nps_trend, response_rate_trend
+    from feedback.insights.periods import Calendar
+    from feedback.insights.cuts import Cut
+    from feedback.insights.metrics import nps_trend, response_rate_trend
 
     def hand_written(sql: str, params: dict[str, Any]) -> Callable[[], object]:
         return lambda: fetch(sql, params)

@@ -42,7 +42,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from feedback.insights.metrics import nps_tally
+    from feedback.insights.tallies import nps_tally
     from feedback.models import Answer
     from surveys.models import Customer, Question, Shop, Suppression, Survey
     from surveys.privacy import apply_retention

@@ -3,19 +3,10 @@ from datetime import date
 from ninja import Field, Schema
 from pydantic import ConfigDict, model_validator
 
-from feedback.insights.metrics import (
-    Calendar,
-    CesTally,
-    CsatTally,
-    Cut,
-    NpsTally,
-    Period,
-    ResponseRate,
-    Row,
-    ces_changed_significantly,
-    csat_changed_significantly,
-    nps_changed_significantly,
-)
+from feedback.insights.periods import Calendar, Period
+from feedback.insights.tallies import CesTally, CsatTally, NpsTally, ResponseRate, ces_changed_significantly, csat_changed_significantly, nps_changed_significantly
+from feedback.insights.cuts import Cut
+from feedback.insights.metrics import Row
 
 
 class NpsOut(Schema):

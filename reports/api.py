@@ -10,7 +10,7 @@ from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import BaseModel, ConfigDict
 
-from feedback.insights.metrics import Calendar
+from feedback.insights.periods import Calendar
 from reports import domain
 from reports.data import report_month
 from reports.models import ReportRun

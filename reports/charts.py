@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from html import escape
 
 from feedback.insights.chart import consecutive_runs, nps_axis
-from feedback.insights.metrics import NpsTally
+from feedback.insights.tallies import NpsTally
 
 INK = "#1f2328"
 MUTED = "#6b7280"

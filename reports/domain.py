@@ -26,7 +26,7 @@ from django.utils import timezone, translation
 from config import mail
 from config.celery import hand_over
 from config.database import record_done
-from feedback.insights.metrics import Calendar, Span
+from feedback.insights.periods import Calendar, Span
 from reports.data import MonthlyReport, monthly_report_data, report_month
 from reports.format import month_name
 from reports.models import ReportRun, ReportSchedule

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import jdatetime
 
-from feedback.insights.metrics import Calendar, Span
+from feedback.insights.periods import Calendar, Span
 from surveys.localise import localise_digits
 from surveys.models import Language
 

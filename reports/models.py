@@ -4,7 +4,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, validat
 from django.db import models
 from django.utils import timezone
 
-from feedback.insights.metrics import Calendar
+from feedback.insights.periods import Calendar
 from surveys.models import Language, Shop
 
 CALENDARS = [(Calendar.GREGORIAN.value, "Gregorian months"), (Calendar.JALALI.value, "Jalali (Persian) months")]

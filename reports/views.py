@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from feedback.insights.metrics import Calendar
+from feedback.insights.periods import Calendar
 from reports import domain
 from reports.data import report_month
 from reports.format import month_name

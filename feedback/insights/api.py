@@ -5,7 +5,8 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from feedback.insights import metrics
-from feedback.insights.metrics import CesTally, CsatTally, NpsTally, ResponseRate, Row
+from feedback.insights.metrics import Row
+from feedback.insights.tallies import CesTally, CsatTally, NpsTally, ResponseRate
 from feedback.schemas import CesRowOut, CsatRowOut, NpsOut, NpsRowOut, PeriodQuery, ResponseRateRowOut, TrendQuery
 from surveys.models import Shop
 

@@ -5,12 +5,9 @@ import math
 from dataclasses import dataclass
 
 from feedback.insights.figures import PeriodLine, axis_label, signed, whole
-from feedback.insights.metrics import (
-    Calendar,
-    NpsTally,
-    Period,
-    Row,
-)
+from feedback.insights.metrics import Row
+from feedback.insights.periods import Calendar, Period
+from feedback.insights.tallies import NpsTally
 
 # --- The chart ---------------------------------------------------------------------------------
 

@@ -8,16 +8,8 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
-from feedback.insights.metrics import (
-    MAX_PERIODS,
-    Calendar,
-    Cut,
-    Period,
-    Span,
-    TooManyPeriods,
-    period_spans,
-    periods_back,
-)
+from feedback.insights.cuts import Cut
+from feedback.insights.periods import MAX_PERIODS, Calendar, Period, Span, TooManyPeriods, period_spans, periods_back
 from surveys.models import Language, Shop
 
 # --- What the page shows: its GET parameters, read forgivingly ---------------------------------

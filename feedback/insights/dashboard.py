@@ -54,17 +54,9 @@ from feedback.insights.figures import (
     share,
     whole,
 )
-from feedback.insights.metrics import (
-    CesTally,
-    CsatTally,
-    ResponseRate,
-    Span,
-    ces_trend,
-    csat_trend,
-    nps_trend,
-    period_spans,
-    response_rate_trend,
-)
+from feedback.insights.metrics import ces_trend, csat_trend, nps_trend, response_rate_trend
+from feedback.insights.periods import Span, period_spans
+from feedback.insights.tallies import CesTally, CsatTally, ResponseRate
 from surveys.localise import format_datetime
 from surveys.models import Language, Shop
 from surveys.queries import READS_NUMBERS, shops_of

@@ -10,15 +10,13 @@ from typing import Any
 import jdatetime
 
 from feedback.insights.choices import FEW_ANSWERS
-from feedback.insights.metrics import (
-    Calendar,
+from feedback.insights.metrics import Row
+from feedback.insights.periods import Calendar, Period, Span
+from feedback.insights.tallies import (
     CesTally,
     CsatTally,
     NpsTally,
-    Period,
     ResponseRate,
-    Row,
-    Span,
     ces_changed_significantly,
     csat_changed_significantly,
     nps_changed_significantly,

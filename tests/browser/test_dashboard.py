@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from feedback.casework.flagging import flag_response
-from feedback.insights.metrics import Calendar, Period, period_spans, periods_back
+from feedback.insights.periods import Calendar, Period, period_spans, periods_back
 from feedback.models import FollowUp
 from surveys.models import Membership
 from tests.browser.conftest import PHONE, axe_violations

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feedback.insights.metrics import NpsTally
+from feedback.insights.tallies import NpsTally
 from feedback.models import Answer
 from surveys.models import Question
 from tests.factories import InvitationFactory, ResponseFactory

@@ -5,7 +5,7 @@ import pytest
 
 from feedback.casework.flagging import flag_response
 from feedback.domain import analyse_response
-from feedback.insights.metrics import NpsTally, nps_tally
+from feedback.insights.tallies import NpsTally, nps_tally
 from feedback.models import FollowUp
 from sentiment import engine
 from sentiment.models import SentimentScore

@@ -5,29 +5,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feedback.answer_page.answering import submit_answer
-from feedback.insights.metrics import (
-    Calendar,
-    CesTally,
-    CsatTally,
-    Cut,
-    NpsTally,
-    Period,
-    ResponseRate,
-    TooManyPeriods,
-    ces_change_t,
-    ces_changed_significantly,
-    ces_trend,
-    csat_change_z,
-    csat_changed_significantly,
-    csat_trend,
-    nps_change_z,
-    nps_changed_significantly,
-    nps_trend,
-    period_spans,
-    periods_back,
-    response_rate_trend,
-    t_975,
-)
+from feedback.insights.periods import Calendar, Period, TooManyPeriods, period_spans, periods_back
+from feedback.insights.tallies import CesTally, CsatTally, NpsTally, ResponseRate, ces_change_t, ces_changed_significantly, csat_change_z, csat_changed_significantly, nps_change_z, nps_changed_significantly, t_975
+from feedback.insights.cuts import Cut
+from feedback.insights.metrics import ces_trend, csat_trend, nps_trend, response_rate_trend
 from feedback.models import Answer, Response
 from surveys.models import OrderLine, Question
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, ResponseFactory, SurveyFactory

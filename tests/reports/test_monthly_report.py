@@ -16,7 +16,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from feedback.casework.flagging import flag_response
-from feedback.insights.metrics import Calendar
+from feedback.insights.periods import Calendar
 from reports import domain
 from reports.data import monthly_report_data
 from reports.models import ReportRun, ReportSchedule

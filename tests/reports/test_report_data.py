@@ -10,7 +10,8 @@ from django.utils import translation
 
 from feedback.casework.flagging import flag_response
 from feedback.domain import analyse_response
-from feedback.insights.metrics import Calendar, NpsTally
+from feedback.insights.periods import Calendar
+from feedback.insights.tallies import NpsTally
 from feedback.models import FollowUp
 from reports.data import Sla, monthly_report_data, stage_of
 from reports.pdf import _flagged_for_reading

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from feedback.casework import cases
 from feedback.casework.flagging import flag_response
-from feedback.insights.metrics import nps_tally
+from feedback.insights.tallies import nps_tally
 from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
 from reports.models import ReportRun
 from sentiment.models import AnswerTheme, LearnedModel, SentimentScore

@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from config.celery import app
 from feedback.casework import cases
 from feedback.casework.flagging import flag_response
-from feedback.insights.metrics import nps_tally
+from feedback.insights.tallies import nps_tally
 from feedback.models import Answer, CaseNote
 from reports.models import ReportRun
 from surveys import privacy, tasks

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from feedback.answer_page.answering import submit_answer
 from feedback.domain import analyse_response
-from feedback.insights.metrics import Calendar
+from feedback.insights.periods import Calendar
 from feedback.models import FollowUp
 from reports.domain import last_month, make_report_now, schedule_of
 from surveys.api_keys import create_api_key

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from feedback.insights.metrics import Calendar
+from feedback.insights.periods import Calendar
 from reports import domain
 from reports.data import report_month
 from reports.models import ReportRun
