@@ -386,9 +386,9 @@ def fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 def check(shop: Any, *, since: date, until: date) -> None:
     """A fast answer must be the right one: nps_trend's counts against the hand-written SQL's, in
     both calendars, and the channel and customer-type cuts against the joins they replaced."""
-    from feedback.insights.periods import Calendar
     from feedback.insights.cuts import Cut
     from feedback.insights.metrics import nps_trend
+    from feedback.insights.periods import Calendar
 
     for calendar in Calendar:
         params = sql_params(shop, since=since, until=until, calendar=calendar)
@@ -419,9 +419,9 @@ def check(shop: Any, *, since: date, until: date) -> None:
 def measure(shop: Any, client: Any, *, since: date, until: date, runs: int) -> dict[str, tuple[Timing, Timing | None]]:
     from django.db import connection
 
-    from feedback.insights.periods import Calendar
     from feedback.insights.cuts import Cut
     from feedback.insights.metrics import nps_trend, response_rate_trend
+    from feedback.insights.periods import Calendar
 
     def hand_written(sql: str, params: dict[str, Any]) -> Callable[[], object]:
         return lambda: fetch(sql, params)

@@ -3,10 +3,18 @@ from datetime import date
 from ninja import Field, Schema
 from pydantic import ConfigDict, model_validator
 
-from feedback.insights.periods import Calendar, Period
-from feedback.insights.tallies import CesTally, CsatTally, NpsTally, ResponseRate, ces_changed_significantly, csat_changed_significantly, nps_changed_significantly
 from feedback.insights.cuts import Cut
 from feedback.insights.metrics import Row
+from feedback.insights.periods import Calendar, Period
+from feedback.insights.tallies import (
+    CesTally,
+    CsatTally,
+    NpsTally,
+    ResponseRate,
+    ces_changed_significantly,
+    csat_changed_significantly,
+    nps_changed_significantly,
+)
 
 
 class NpsOut(Schema):

@@ -16,10 +16,10 @@ from django.db.models.functions import Coalesce, Length
 from django.utils import timezone
 
 from feedback.casework.recovery import Recovery, recovery
-from feedback.insights.tallies import Z_95, CsatTally, NpsTally, ResponseRate, nps_change_z, nps_changed_significantly
-from feedback.insights.periods import Calendar, Period, Span, period_spans, periods_back
 from feedback.insights.cuts import Cut
 from feedback.insights.metrics import csat_trend, nps_trend, response_rate_trend
+from feedback.insights.periods import Calendar, Period, Span, period_spans, periods_back
+from feedback.insights.tallies import Z_95, CsatTally, NpsTally, ResponseRate, nps_change_z, nps_changed_significantly
 from feedback.models import Answer, FollowUp, Response
 from sentiment.models import AnswerTheme, SentimentScore
 from surveys.models import Order, Question, Shop

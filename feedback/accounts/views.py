@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods
 from config.security import client_ip, mark_signed_in
 from feedback.accounts import signin
 from feedback.accounts.models import TwoFactorDevice
-from feedback.casework.worklist import _user, staff_required
+from feedback.accounts.staff import staff_required, staff_user
 
 # The password step is good for this long while the code is asked for.
 PENDING_SECONDS = 300
@@ -148,7 +148,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def two_factor(request: HttpRequest) -> HttpResponse:
     """Turn two-factor on (scan, then confirm with a code), get new recovery codes, or turn it off."""
-    user = _user(request)
+    user = staff_user(request)
     device = TwoFactorDevice.objects.filter(user=user).first()
     form = CodeForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {"form": form}

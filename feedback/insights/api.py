@@ -4,7 +4,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from feedback.insights import metrics
+from feedback.insights import metrics, periods, tallies
 from feedback.insights.metrics import Row
 from feedback.insights.tallies import CesTally, CsatTally, NpsTally, ResponseRate
 from feedback.schemas import CesRowOut, CsatRowOut, NpsOut, NpsRowOut, PeriodQuery, ResponseRateRowOut, TrendQuery
@@ -23,7 +23,7 @@ def get_nps(request: HttpRequest, period: Query[PeriodQuery]) -> dict[str, objec
     shop = request.auth  # type: ignore[attr-defined]
     until = period.until or datetime.now(shop.tz).date()
     since = period.since or until - timedelta(days=29)
-    tally = metrics.nps_tally(
+    tally = tallies.nps_tally(
         shop,
         since=datetime.combine(since, time.min, tzinfo=shop.tz),
         until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=shop.tz),
@@ -72,5 +72,5 @@ def get_response_rate_trend(request: HttpRequest, query: Query[TrendQuery]) -> l
 def _trend_options(shop: Shop, query: TrendQuery) -> dict[str, Any]:
     today = datetime.now(shop.tz).date()
     until: date = query.until or max(today, query.since or today)
-    since = query.since or metrics.periods_back(until, DEFAULT_PERIODS, period=query.period, calendar=query.calendar)
+    since = query.since or periods.periods_back(until, DEFAULT_PERIODS, period=query.period, calendar=query.calendar)
     return {"since": since, "until": until, "period": query.period, "calendar": query.calendar, "by": query.by}

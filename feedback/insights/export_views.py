@@ -26,7 +26,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from pydantic import ValidationError
 
-from feedback.casework import worklist
+from feedback.accounts.staff import colleagues_in
+from feedback.casework import queue
 from feedback.insights import exports
 from feedback.schemas import PeriodQuery
 from surveys.models import Membership, Shop
@@ -84,19 +85,19 @@ def _cases_file(request: HttpRequest, user: User, shop: Shop, period: PeriodQuer
     """The cases the work list shows for the same filters (in its words, a search by its key), in
     the period. Without a status every case is in it, as it always was (the list: open cases only).
     A filter that does not validate is a 400: the list falls back to its default, a file should not."""
-    params, search_forgotten = worklist.with_search_text(request, request.GET)
+    params, search_forgotten = queue.with_search_text(request, request.GET)
     if search_forgotten:
         return HttpResponseBadRequest("That search belongs to another session; search again on the work list.")
     params.pop("shop", None)  # here the shop's slug, not the list's shop filter
     params.setdefault("status", "all")
-    filters = worklist.QueueFilters(params, shops=[shop], colleagues=worklist.colleagues_in([shop], me=user))
+    filters = queue.QueueFilters(params, shops=[shop], colleagues=colleagues_in([shop], me=user))
     if not filters.is_valid():
         # Only the fields' names: Django's messages repeat the value sent, which is not ours to echo.
         return HttpResponseBadRequest(
             f"These filters do not make sense: {', '.join(str(name) for name in filters.errors)}."
         )
     now = timezone.now()
-    criteria = worklist.criteria_of(filters.values(), user=user)
+    criteria = queue.criteria_of(filters.values(), user=user)
     criteria = exports.within_period(criteria, shop, since=period.since, until=period.until)
     rows = exports.case_rows(shop, exports.cases_for_export(shop, criteria, now=now), now=now)
     return csv_download(rows, filename=export_filename("cases", shop, period))

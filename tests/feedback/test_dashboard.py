@@ -13,11 +13,11 @@ from feedback.casework.flagging import flag_response
 from feedback.casework.recovery import recovery
 from feedback.insights.chart import nps_axis
 from feedback.insights.choices import read_choices
-from feedback.insights.figures import nps_total
-from feedback.insights.periods import Calendar, Period
 from feedback.insights.cuts import Cut
-from feedback.insights.tallies import NpsTally
+from feedback.insights.figures import nps_total
 from feedback.insights.metrics import ces_trend, csat_trend, nps_trend, response_rate_trend
+from feedback.insights.periods import Calendar, Period
+from feedback.insights.tallies import NpsTally
 from feedback.models import Answer, FollowUp
 from surveys.models import Membership, Question
 from tests.factories import InvitationFactory, OrderFactory, ResponseFactory, SurveyFactory

@@ -5,10 +5,22 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feedback.answer_page.answering import submit_answer
-from feedback.insights.periods import Calendar, Period, TooManyPeriods, period_spans, periods_back
-from feedback.insights.tallies import CesTally, CsatTally, NpsTally, ResponseRate, ces_change_t, ces_changed_significantly, csat_change_z, csat_changed_significantly, nps_change_z, nps_changed_significantly, t_975
 from feedback.insights.cuts import Cut
 from feedback.insights.metrics import ces_trend, csat_trend, nps_trend, response_rate_trend
+from feedback.insights.periods import Calendar, Period, TooManyPeriods, period_spans, periods_back
+from feedback.insights.tallies import (
+    CesTally,
+    CsatTally,
+    NpsTally,
+    ResponseRate,
+    ces_change_t,
+    ces_changed_significantly,
+    csat_change_z,
+    csat_changed_significantly,
+    nps_change_z,
+    nps_changed_significantly,
+    t_975,
+)
 from feedback.models import Answer, Response
 from surveys.models import OrderLine, Question
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, ResponseFactory, SurveyFactory
