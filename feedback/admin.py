@@ -17,7 +17,7 @@ from feedback.models import (
     Response,
     TwoFactorDevice,
 )
-from surveys.admin import SHOP_ADMINS, ShopScopedAdmin
+from surveys.admin.base import SHOP_ADMINS, ShopScopedAdmin
 
 
 class AnswerInline(admin.TabularInline):

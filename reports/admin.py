@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from reports.models import ReportRun, ReportSchedule
-from surveys.admin import SHOP_ADMINS, ShopScopedAdmin
+from surveys.admin.base import SHOP_ADMINS, ShopScopedAdmin
 from surveys.queries import READS_NUMBERS
 
 

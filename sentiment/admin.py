@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from sentiment.models import AnswerTheme, LearnedModel, SentimentScore, Theme
-from surveys.admin import SHOP_ADMINS, ShopScopedAdmin
+from surveys.admin.base import SHOP_ADMINS, ShopScopedAdmin
 
 
 @admin.register(SentimentScore)
