@@ -3,75 +3,33 @@
 The shop is the API key's (`request.auth`); another shop's report is a 404.
 """
 
-from datetime import datetime
-
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse
 from django.urls import reverse
-from ninja import Field, Query, Router, Schema, Status
-from pydantic import BaseModel, ConfigDict
+from ninja import Query, Router, Status
 
 from feedback.insights.periods import Calendar
 from reports import domain
-from reports.data import report_month
 from reports.models import ReportRun
+from reports.month import report_month
+from reports.schemas import ListQuery, Regenerate, ReportOut, ReportRequest
 from surveys.errors import NotFound
-from surveys.models import Language, Shop
+from surveys.models import Language
+from surveys.requests import ShopRequest
 
 router = Router(tags=["reports"])
 
 
-class ReportOut(Schema):
-    id: int
-    month: str = Field(description='The month reported on, in its calendar: "2026-10" or "1405-08".')
-    calendar: Calendar
-    first_day: str = Field(description="Its first day, Gregorian (ISO 8601).")
-    last_day: str
-    language: Language
-    status: ReportRun.Status = Field(description="pending → running → done, or failed (tried again with backoff).")
-    error: str = Field(description="Why the last attempt failed; empty otherwise.")
-    attempts: int
-    emailed_at: datetime | None = Field(description="When the shop's managers were emailed it.")
-    emailed_to: int
-    finished_at: datetime | None
-    pdf_url: str | None = Field(description="Where to download it, once made.")
-    poll_url: str
-
-
-class ReportRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    month: str = Field(max_length=7, description='"2026-10", or "1405-08" with calendar "jalali".')
-    calendar: Calendar | None = Field(None, description="Default: the shop's report schedule.")
-    language: Language | None = Field(None, description="Default: the shop's report schedule.")
-    email: bool = Field(False, description="Also email it to the shop's managers when done.")
-
-
-class Regenerate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: bool = Field(False, description="Email it to the shop's managers again when done.")
-
-
-class ListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    before: int | None = Field(
-        None, ge=1, description="Only reports with a smaller id: the last id of the page before."
-    )
-    limit: int = Field(24, ge=1, le=100)
-
-
 @router.get("/reports", response=list[ReportOut], summary="The archive of monthly reports, newest month first")
-def list_reports(request: HttpRequest, query: Query[ListQuery]) -> list[ReportOut]:
-    runs = ReportRun.objects.filter(shop=_shop(request)).select_related("shop").order_by("-period", "-pk")
+def list_reports(request: ShopRequest, query: Query[ListQuery]) -> list[ReportOut]:
+    runs = ReportRun.objects.filter(shop=request.auth).select_related("shop").order_by("-period", "-pk")
     if query.before:
         runs = runs.filter(pk__lt=query.before)
     return [_out(run) for run in runs[: query.limit]]
 
 
 @router.post("/reports", response={202: ReportOut}, summary="Make a month's report (again); poll it until done")
-def request_report(request: HttpRequest, payload: ReportRequest) -> Status[ReportOut]:
-    shop = _shop(request)
+def request_report(request: ShopRequest, payload: ReportRequest) -> Status[ReportOut]:
+    shop = request.auth
     calendar = payload.calendar or Calendar(domain.schedule_of(shop).report_calendar)
     run = domain.request_report(
         shop,
@@ -84,12 +42,12 @@ def request_report(request: HttpRequest, payload: ReportRequest) -> Status[Repor
 
 
 @router.get("/reports/{report_id}", response=ReportOut, summary="One report: its status and where to get it")
-def get_report(request: HttpRequest, report_id: int) -> ReportOut:
+def get_report(request: ShopRequest, report_id: int) -> ReportOut:
     return _out(_run(request, report_id))
 
 
 @router.post("/reports/{report_id}/regenerate", response={202: ReportOut}, summary="Make a report again")
-def regenerate(request: HttpRequest, report_id: int, payload: Regenerate) -> Status[ReportOut]:
+def regenerate(request: ShopRequest, report_id: int, payload: Regenerate) -> Status[ReportOut]:
     run = _run(request, report_id)
     run = domain.request_report(
         run.shop, month=run.period, calendar=Calendar(run.calendar), language=run.language, email=payload.email
@@ -114,7 +72,7 @@ PDF_TYPES = ["application/pdf", "application/octet-stream"]
         }
     },
 )
-def download_report(request: HttpRequest, report_id: int) -> FileResponse:
+def download_report(request: ShopRequest, report_id: int) -> FileResponse:
     run = _run(request, report_id)
     if not run.file:
         raise NotFound("This report has not been made yet: poll it until its status is done.")
@@ -122,14 +80,8 @@ def download_report(request: HttpRequest, report_id: int) -> FileResponse:
     return FileResponse(run.file.open("rb"), as_attachment=True, filename=domain.file_name(run), content_type=kind)
 
 
-def _shop(request: HttpRequest) -> Shop:
-    shop = request.auth  # type: ignore[attr-defined]
-    assert isinstance(shop, Shop)
-    return shop
-
-
-def _run(request: HttpRequest, report_id: int) -> ReportRun:
-    run = ReportRun.objects.filter(shop=_shop(request), pk=report_id).select_related("shop").first()
+def _run(request: ShopRequest, report_id: int) -> ReportRun:
+    run = ReportRun.objects.filter(shop=request.auth, pk=report_id).select_related("shop").first()
     if run is None:
         raise NotFound("No such report.")
     return run

@@ -27,9 +27,10 @@ from config import mail
 from config.celery import hand_over
 from config.database import record_done
 from feedback.insights.periods import Calendar, Span
-from reports.data import MonthlyReport, monthly_report_data, report_month
+from reports.data import MonthlyReport, monthly_report_data
 from reports.format import month_name
 from reports.models import ReportRun, ReportSchedule
+from reports.month import report_month
 from surveys.errors import DomainError
 from surveys.models import Membership, Shop
 from surveys.queries import READS_NUMBERS

@@ -13,7 +13,9 @@ from weasyprint import HTML
 from feedback.models import FollowUp
 from reports import charts
 from reports import format as fmt
-from reports.data import FlaggedRow, MonthlyReport, Stage
+from reports.data import MonthlyReport
+from reports.flagged import FlaggedRow
+from reports.returning import Stage
 from sentiment.themes import theme_label
 from surveys.branding import colours_of
 from surveys.localise import text_direction

@@ -1,5 +1,7 @@
 """The report archive at /reports/: a shop's managers list, download and (re)make monthly reports."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -11,9 +13,9 @@ from django.views.decorators.http import require_POST
 
 from feedback.insights.periods import Calendar
 from reports import domain
-from reports.data import report_month
 from reports.format import month_name
 from reports.models import CALENDARS, ReportRun
+from reports.month import report_month
 from surveys.errors import DomainError
 from surveys.models import Language, Shop
 from surveys.queries import READS_NUMBERS, shops_of
@@ -28,9 +30,11 @@ class ReportForm(forms.Form):
     language = forms.ChoiceField(choices=Language.choices)
     email = forms.BooleanField(required=False, label="Email it to the managers when it is ready")
 
-    def __init__(self, *args: object, shops: list[Shop], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["shop"].choices = [(shop.slug, shop.display_name) for shop in shops]  # type: ignore[attr-defined]
+    def __init__(self, *args: Any, shops: list[Shop], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        shop_field = self.fields["shop"]
+        assert isinstance(shop_field, forms.ChoiceField)
+        shop_field.choices = [(shop.slug, shop.display_name) for shop in shops]
 
 
 def _managed_shops(request: HttpRequest) -> list[Shop] | None:
@@ -99,7 +103,7 @@ def make(request: HttpRequest) -> HttpResponse:
             calendar=calendar,
             language=form.cleaned_data["language"],
             email=form.cleaned_data["email"],
-            by=request.user,  # type: ignore[arg-type]
+            by=_user(request),
         )
     except DomainError as error:
         messages.error(request, error.message)
@@ -117,7 +121,7 @@ def regenerate(request: HttpRequest, run_id: int) -> HttpResponse:
         calendar=Calendar(run.calendar),
         language=run.language,
         email=request.POST.get("email") == "1",
-        by=request.user,  # type: ignore[arg-type]
+        by=_user(request),
     )
     messages.success(request, f"{domain.file_name(run)} is being made again; reload in a moment.")
     return redirect("report_archive")
@@ -131,6 +135,12 @@ def download(request: HttpRequest, run_id: int) -> HttpResponse | FileResponse:
     if not run.file:
         raise Http404("this report has not been made yet")
     return FileResponse(run.file.open("rb"), as_attachment=True, filename=domain.file_name(run))
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in user of a request _managed_shops has let through."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 def _run_of(request: HttpRequest, run_id: int) -> ReportRun:

@@ -13,8 +13,10 @@ from feedback.domain import analyse_response
 from feedback.insights.periods import Calendar
 from feedback.insights.tallies import NpsTally
 from feedback.models import FollowUp
-from reports.data import Sla, monthly_report_data, stage_of
+from reports.data import monthly_report_data
+from reports.flagged import Sla
 from reports.pdf import _flagged_for_reading
+from reports.returning import stage_of
 from surveys.models import OrderLine
 from tests.factories import CustomerFactory, OrderFactory, ResponseFactory, SurveyFactory
 

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from feedback.insights.periods import Calendar
 from reports import domain
-from reports.data import report_month
+from reports.month import report_month
 from reports.models import ReportRun
 from surveys.errors import DomainError
 from surveys.models import Language, Shop
