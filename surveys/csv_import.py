@@ -15,154 +15,33 @@ The whole file is read and checked before anything is stored, so a file-level
 problem (a wrong header, too many rows, not UTF-8) stores nothing. Each order is
 then stored in batches through `record_orders`, which answers for each on its own:
 one bad row never loses the others.
-"""
+
+The layouts are in surveys.csv_layouts, the cells' parsers in surveys.csv_cells."""
 
 import csv
 import itertools
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
-from decimal import Decimal
-from functools import partial
+from datetime import datetime
 from typing import Any, TextIO
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.utils import timezone
-
-from surveys import phones
-from surveys.consent import parse_consent
-from surveys.errors import DomainError
-from surveys.models import Language, Order, Shop
+from surveys.csv_layouts import (
+    LINE_COLUMNS,
+    MAX_ROWS,
+    ORDER_COLUMNS,
+    REQUIRED_ORDER_FIELDS,
+    CsvFileError,
+    Layout,
+    cell_parsers,
+    layout_for,
+)
+from surveys.models import Order, Shop
 from surveys.orders import CustomerDetails, InvalidOrder, NewOrder, OrderLineDetails, Recorded, record_orders
 
-MAX_ROWS = 50_000
 # Orders stored per transaction: a few queries per batch, not per order.
 BATCH_SIZE = 500
-
-ORDER_COLUMNS = (
-    "number",
-    "email",
-    "phone",
-    "name",
-    "country",
-    "language",
-    "consent",
-    "consent_at",
-    "financial_status",
-    "total",
-    "currency",
-    "placed_at",
-    "fulfilled_at",
-    "delivered_at",
-    "cancelled_at",
-)
-LINE_COLUMNS = ("sku", "product_name", "quantity", "unit_price")
-COLUMNS = ("external_id", *ORDER_COLUMNS, *LINE_COLUMNS)
-REQUIRED_COLUMNS = ("external_id", "total", "currency", "placed_at")
-# What a survey needs: a way to reach the customer. A file with neither column is refused.
-CONTACT_COLUMNS = ("email", "phone")
 # A store's payment states of an order that is not (or no longer) a purchase: stored, not surveyed.
 UNPAID_STATUSES = frozenset({"pending", "authorized", "expired", "voided", "refunded", "unpaid", "failed"})
-
-# Shopify's order export (Shopify Help Center, "Exporting orders"): its columns that Bazgasht
-# reads, by lower-case name. `Name` (#1001) is on every row of an order and is the number the
-# customer knows; `Id` is on the first row only. Where two columns give one field, the first
-# one filled wins (Phone, else Billing Phone; Billing Name, else Shipping Name).
-SHOPIFY_EXPORT = {
-    "name": "number",
-    "id": "external_id",
-    "email": "email",
-    "phone": "phone",
-    "billing phone": "phone",
-    "shipping phone": "phone",
-    "billing name": "name",
-    "shipping name": "name",
-    "billing country": "country",
-    "shipping country": "country",
-    "accepts marketing": "consent",
-    "financial status": "financial_status",
-    "currency": "currency",
-    "total": "total",
-    "created at": "placed_at",
-    "fulfilled at": "fulfilled_at",
-    "cancelled at": "cancelled_at",
-    "lineitem quantity": "quantity",
-    "lineitem name": "product_name",
-    "lineitem price": "unit_price",
-    "lineitem sku": "sku",
-}
-SHOPIFY_SIGNATURE = frozenset({"name", "financial status", "created at", "lineitem name", "total"})
-# Required on the order, which is not the same as on every row: see the module docstring.
-REQUIRED_ORDER_FIELDS = ("total", "currency", "placed_at")
-TIME_COLUMNS = ("placed_at", "fulfilled_at", "delivered_at", "cancelled_at", "consent_at")
-
-# Persian and Arabic-Indic digits, and the Arabic decimal and thousands separators.
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫٬", "01234567890123456789.,")
-# "1234.50" or "1,234.50"; a lone comma ("12,50") is refused rather than guessed at.
-_NUMBER = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
-_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
-_MAX_AMOUNT = Decimal("1e12")  # Order.total has 14 digits, 2 of them after the point.
-
-
-class CsvFileError(DomainError):
-    """The file as a whole cannot be imported; nothing was stored."""
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Which of Bazgasht's fields each column of a file holds (None: left out), and which of
-    them makes rows one order."""
-
-    name: str
-    fields: tuple[str | None, ...]
-    group_by: str = "external_id"
-    # The currency of every order, for a file that has no currency column (a mapping may say).
-    currency: str = ""
-
-    def holds(self, name: str) -> bool:
-        return name in self.fields or (name == "currency" and bool(self.currency))
-
-
-def layout_for(header: list[str], mapping: dict[str, str] | None = None, *, currency: str = "") -> Layout:
-    """The layout of a file with this header: by `mapping` (column → field, as made in the
-    admin, with `currency` for every order if no column holds it), Shopify's order export, or
-    Bazgasht's own columns. CsvFileError says what is wrong."""
-    names = [name.strip() for name in header]
-    lower = [name.lower() for name in names]
-    if mapping is not None:
-        fields = tuple(mapping.get(name) or None for name in names)
-        unknown = sorted({field for field in fields if field and field not in COLUMNS})
-        if unknown:
-            raise CsvFileError(f"the mapping names unknown field(s): {', '.join(unknown)}")
-        if currency and not _CURRENCY.match(currency):
-            raise CsvFileError(f"{currency!r} is not a 3-letter currency code such as EUR or IRR")
-        group_by = "external_id" if "external_id" in fields else "number"
-        layout = Layout("your column mapping", fields, group_by, currency.upper())
-    elif set(lower) >= SHOPIFY_SIGNATURE:
-        layout = Layout("Shopify order export", tuple(SHOPIFY_EXPORT.get(name) for name in lower), "number")
-    else:
-        layout = Layout("Bazgasht columns", tuple(_check_header(lower)))
-    _check_layout(layout)
-    return layout
-
-
-def _check_layout(layout: Layout) -> None:
-    if layout.group_by == "number" and not layout.holds("number"):
-        raise CsvFileError("no column holds the order's external_id or number: map one of them")
-    missing = [name for name in REQUIRED_ORDER_FIELDS if not layout.holds(name)]
-    if missing:
-        raise CsvFileError(
-            f"no column holds the order's {', '.join(missing)}: map a column to each"
-            + (" (or give the currency of every order)" if missing == ["currency"] else "")
-        )
-    if not any(layout.holds(name) for name in CONTACT_COLUMNS):
-        raise CsvFileError(
-            "the file has no email or phone column, so nobody could be asked about these orders. "
-            "Export the orders with the customer's email or phone (in WooCommerce, not the Analytics "
-            "export, which leaves them out), or map the column that holds them."
-        )
 
 
 @dataclass(frozen=True)
@@ -347,7 +226,7 @@ def _read(
         delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
         reader = csv.reader(itertools.chain([header_line], lines), delimiter=delimiter)
         layout = layout_for(next(reader), mapping, currency=currency)
-        parsers = _cell_parsers(shop)
+        parsers = cell_parsers(shop)
         pending: dict[str, _PendingOrder] = {}
         rejections: list[Rejection] = []
         count = 0
@@ -370,27 +249,6 @@ def _read(
     except csv.Error as error:
         raise CsvFileError(f"the file is not readable CSV: {error}") from error
     return layout, pending, rejections
-
-
-def _check_header(header: list[str]) -> list[str]:
-    columns = [name.strip().lower() for name in header]
-    problems = []
-    unknown = [name for name in columns if name not in COLUMNS]
-    if unknown:
-        problems.append(f"unknown column(s): {', '.join(repr(name) for name in unknown)}")
-    repeated = sorted({name for name in columns if columns.count(name) > 1})
-    if repeated:
-        problems.append(f"column(s) given twice: {', '.join(repeated)}")
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-    if missing:
-        problems.append(f"missing required column(s): {', '.join(missing)}")
-    if problems:
-        raise CsvFileError(
-            f"the header (line 1) is wrong: {'; '.join(problems)}. Known columns: {', '.join(COLUMNS)}. "
-            "Shopify's order export is read as it is; another store's file can be imported by mapping "
-            "its columns in the admin (Orders → Import orders)."
-        )
-    return columns
 
 
 def _parse_row(parsers: dict[str, Callable[[str], Any]], layout: Layout, line: int, values: list[str]) -> _Row:
@@ -421,29 +279,6 @@ def _parse_row(parsers: dict[str, Callable[[str], Any]], layout: Layout, line: i
         )
     order = {name: parsed[name] for name in ("external_id", *ORDER_COLUMNS) if name in parsed}
     return _Row(line, key, order, set(cells), item, errors)
-
-
-def _cell_parsers(shop: Shop) -> dict[str, Callable[[str], Any]]:
-    in_shop_time = partial(_time, tz=shop.tz)
-    return {
-        "external_id": partial(_text, max_length=100),
-        # Shopify's "#1001": the customer knows it as 1001 (as the webhooks store it).
-        "number": lambda value: _text(value.removeprefix("#"), max_length=100),
-        "email": _email,
-        "phone": _phone,
-        "name": partial(_text, max_length=200),
-        "country": _country,
-        "language": _language,
-        "consent": parse_consent,
-        "financial_status": lambda value: _text(value.lower().replace(" ", "_"), max_length=40),
-        "total": _amount,
-        "currency": _currency,
-        **dict.fromkeys(TIME_COLUMNS, in_shop_time),
-        "sku": partial(_text, max_length=100),
-        "product_name": partial(_text, max_length=300),
-        "quantity": _quantity,
-        "unit_price": _amount,
-    }
 
 
 def _add(pending: dict[str, _PendingOrder], row: _Row) -> None:
@@ -481,92 +316,3 @@ def _lines_label(lines: list[int]) -> str:
 
 def _show(value: Any) -> str:
     return repr(value.isoformat() if isinstance(value, datetime) else str(value))
-
-
-# --- Cells: each parser returns the value or raises ValueError saying what is wrong ---
-
-
-def _text(value: str, *, max_length: int) -> str:
-    if len(value) > max_length:
-        raise ValueError(f"longer than {max_length} characters")
-    return value
-
-
-def _email(value: str) -> str:
-    if len(value) > 254:
-        raise ValueError("longer than 254 characters")
-    try:
-        validate_email(value)
-    except ValidationError:
-        raise ValueError(f"{value!r} is not an email address") from None
-    return value.lower()
-
-
-def _phone(value: str) -> str:
-    # Read into E.164, in the shop's region, as the order is recorded (surveys.phones).
-    if len(value) > phones.MAX_TYPED_LENGTH:
-        raise ValueError(f"{value[: phones.MAX_TYPED_LENGTH]!r}… is too long for a phone number")
-    return value
-
-
-def _country(value: str) -> str:
-    # Only for reading phone numbers without a country code: a code ("IR"); a country's name
-    # ("Iran") is not guessed at and not an error either.
-    return value.upper() if len(value) == 2 and value.isascii() and value.isalpha() else ""
-
-
-def _language(value: str) -> str:
-    language = value.lower()
-    if language not in Language.values:
-        raise ValueError(f"{value!r} is not one of {', '.join(Language.values)}")
-    return language
-
-
-def _currency(value: str) -> str:
-    if not _CURRENCY.match(value):
-        raise ValueError(f"{value!r} is not a 3-letter currency code such as EUR or IRR")
-    return value.upper()
-
-
-def _amount(value: str) -> Decimal:
-    number = value.translate(_DIGITS).replace(" ", "")
-    if not _NUMBER.match(number):
-        raise ValueError(f"{value!r} is not a number (write it like 1234.50 or 1,234.50)")
-    amount = Decimal(number.replace(",", ""))
-    if amount < 0:
-        raise ValueError(f"{value!r} is negative")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(f"{value!r} has more than 2 decimal places")
-    if amount >= _MAX_AMOUNT:
-        raise ValueError(f"{value!r} is too large")
-    return amount
-
-
-def _quantity(value: str) -> int:
-    number = value.translate(_DIGITS)
-    if not number.isascii() or not number.isdigit() or not 1 <= int(number) <= 1_000_000:
-        raise ValueError(f"{value!r} is not a whole number from 1 to 1,000,000")
-    return int(number)
-
-
-def _time(value: str, *, tz: tzinfo) -> datetime:
-    """ISO 8601; without an offset (or a plain date, read as midnight) it is shop time."""
-    text = value.translate(_DIGITS)
-    moment: datetime | None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        moment = _shopify_time(text)
-    if moment is None:
-        raise ValueError(f"{value!r} is not a date or time (write it like 2026-10-21T14:30:00+03:30 or 2026-10-21)")
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, tz)
-    return moment
-
-
-def _shopify_time(text: str) -> datetime | None:
-    """Shopify's export writes "2026-10-21 14:30:00 +0330" (a space before the offset)."""
-    try:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S %z")
-    except ValueError:
-        return None

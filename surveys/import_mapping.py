@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from surveys.csv_import import COLUMNS, CsvFileError, ImportReport, import_orders, layout_for
+from surveys.csv_import import ImportReport, import_orders
+from surveys.csv_layouts import COLUMNS, CsvFileError, layout_for
 from surveys.models import ColumnMapping, PendingImport, Shop
 
 # An upload nobody mapped is deleted after this long: it holds customers' details.

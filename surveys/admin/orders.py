@@ -15,7 +15,8 @@ from django.urls import path, reverse
 from surveys import import_mapping
 from surveys.admin.base import SHOP_ADMINS, ShopScopedAdmin
 from surveys.admin.customers import InvitationHistory
-from surveys.csv_import import COLUMNS, MAX_ROWS, REQUIRED_COLUMNS, CsvFileError, import_orders
+from surveys.csv_import import import_orders
+from surveys.csv_layouts import COLUMNS, MAX_ROWS, REQUIRED_COLUMNS, CsvFileError
 from surveys.models import (
     Order,
     PendingImport,

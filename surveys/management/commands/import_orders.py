@@ -2,7 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from surveys.csv_import import COLUMNS, MAX_ROWS, CsvFileError, import_orders
+from surveys.csv_import import import_orders
+from surveys.csv_layouts import COLUMNS, MAX_ROWS, CsvFileError
 from surveys.models import Shop
 
 
