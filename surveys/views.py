@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from surveys import sms, webhooks
+from surveys import sms, webhook_payloads, webhooks
 from surveys.errors import DomainError
 from surveys.models import WebhookSource
 
@@ -41,7 +41,7 @@ def receive_webhook(request: HttpRequest, shop_slug: str, platform: str) -> Json
             source,
             topic=request.headers.get(topic_header, ""),
             delivery_id=webhooks.delivery_key(request.headers.get(delivery_header, ""), request.body),
-            payload=webhooks.load_payload(request.body),
+            payload=webhook_payloads.load_payload(request.body),
         )
     except DomainError as error:
         return JsonResponse({"detail": error.message}, status=error.status_code)

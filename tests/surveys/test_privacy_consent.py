@@ -13,7 +13,7 @@ from surveys.models import Consent, Customer, Invitation, Shop, WebhookSource
 from surveys.orders import CustomerDetails, record_order
 from surveys.reminders import send_due_reminders
 from surveys.sending import send_due_invitations
-from surveys.webhooks import parse_shopify_order
+from surveys.webhook_payloads import parse_shopify_order
 from tests.factories import CustomerFactory, ShopFactory
 from tests.surveys.test_webhooks import (
     SHOPIFY_SECRET,
