@@ -1,3 +1,6 @@
+"""The Celery app: its settings from Django's, each task's log context and duration (for /metrics),
+and `hand_over`, which queues a task without failing when the broker is away."""
+
 import logging
 import os
 from typing import Any

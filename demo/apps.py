@@ -1,3 +1,5 @@
+"""The demo shop's app: it has no models, only the `setup_demo` command."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,6 @@
+"""The admin of answers and cases: responses with their answers, cases with notes and trail, the
+shop's flag rules and alert deliveries, and the staff's sign-in records (superusers only)."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User

@@ -1,3 +1,6 @@
+"""Feedback's app: on start-up it registers its /metrics gauges and its part of a customer's data
+(privacy hooks)."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,6 @@
+"""Reading a response once it is answered: its comments scored (feedback.comments), then flagged
+if a rule fires (casework.flagging); and the sweep that reads responses whose reading was lost."""
+
 from collections.abc import Callable
 from datetime import datetime, timedelta
 

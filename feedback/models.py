@@ -1,3 +1,6 @@
+"""Answers and the work on them: responses and their answers, follow-up cases with notes and an
+audit trail, each shop's flag rules, and alerts about urgent cases."""
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models

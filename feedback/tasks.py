@@ -1,3 +1,6 @@
+"""Feedback's Celery tasks, thin: reading a fresh answer, the sweep of forgotten ones, alerts, and
+retraining the shops' sentiment models."""
+
 from datetime import timedelta
 
 from celery import shared_task

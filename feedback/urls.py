@@ -1,3 +1,6 @@
+"""The pages of feedback: the answer page (/s/), the admin's preview, sign-in and two-factor, the
+work list (/cases/), the dashboard and the CSV downloads."""
+
 from django.contrib.auth.views import LogoutView
 from django.urls import path, reverse_lazy
 

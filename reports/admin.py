@@ -1,3 +1,5 @@
+"""The admin of monthly reports: each shop's schedule, and the runs with their PDFs."""
+
 from django.contrib import admin
 
 from reports.models import ReportRun, ReportSchedule

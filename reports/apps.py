@@ -1,3 +1,5 @@
+"""Reports' app: on start-up it registers its part of a customer's data (privacy hooks)."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,6 @@
+"""Monthly reports: each shop's schedule (day, hour, calendar, language) and the runs, with their
+PDF, their tries and whom they were emailed to."""
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, validate_email

@@ -1,3 +1,5 @@
+"""Reports' Celery tasks, thin: making one report, and the beat's look for reports that are due."""
+
 from celery import shared_task
 
 from reports import domain

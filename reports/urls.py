@@ -1,3 +1,5 @@
+"""The reports pages: the archive of past reports, asking for one, and downloading its PDF."""
+
 from django.urls import path
 
 from reports import views

@@ -1,3 +1,5 @@
+"""The admin of sentiment: each shop's themes (its own keywords) and its learned models (read only)."""
+
 from django.contrib import admin
 from django.http import HttpRequest
 

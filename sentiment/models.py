@@ -1,3 +1,6 @@
+"""What sentiment keeps: each comment's score and theme tags (by answer), each shop's own themes,
+and the shop models learned from its customers."""
+
 from django.db import models
 
 

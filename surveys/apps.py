@@ -1,3 +1,6 @@
+"""Surveys' app: on start-up it registers its system checks, the email provider's tracking signal
+and its /metrics gauges."""
+
 from django.apps import AppConfig
 
 

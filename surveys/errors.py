@@ -1,3 +1,6 @@
+"""The errors a business rule raises; config/api.py turns each into its HTTP status and message."""
+
+
 class DomainError(Exception):
     """A business rule said no. `config/api.py` turns these into 4xx answers."""
 

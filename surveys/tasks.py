@@ -1,3 +1,6 @@
+"""Surveys' Celery tasks, thin: the sending sweep (surveys, reminders, expiry), retention, and
+forgetting stale uploads."""
+
 from celery import shared_task
 
 from surveys import import_mapping, privacy, reminders, sending

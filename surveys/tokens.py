@@ -1,3 +1,6 @@
+"""Tokens: random ones for API keys and reminders, stored only as a hash, and the survey link's token
+derived from a stored nonce and SECRET_KEY (docs/security.md, Survey links)."""
+
 import base64
 import hashlib
 import hmac

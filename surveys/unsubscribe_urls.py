@@ -1,3 +1,5 @@
+"""The unsubscribe link's page (/u/<token>/)."""
+
 from django.urls import path
 
 from surveys import unsubscribe_views

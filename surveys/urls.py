@@ -1,3 +1,5 @@
+"""The pages of surveys: the stores' webhooks and the SMS provider's callbacks."""
+
 from django.urls import path
 
 from surveys import views

@@ -1,3 +1,7 @@
+"""`manage.py setup_demo`: the demo shop `make run` opens with: its staff, API key, surveys, a
+season of orders and answers (read and flagged as real ones are) and last month's report. Safe to
+run again."""
+
 import random
 import secrets
 from datetime import datetime, timedelta

@@ -1,11 +1,13 @@
+"""`manage.py monthly_report`: render a shop's monthly report as a PDF file, now, in this process."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from feedback.insights.periods import Calendar
 from reports import domain
-from reports.month import report_month
 from reports.models import ReportRun
+from reports.month import report_month
 from surveys.errors import DomainError
 from surveys.models import Language, Shop
 

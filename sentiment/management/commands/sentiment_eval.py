@@ -1,3 +1,6 @@
+"""`manage.py sentiment_eval FILE…`: measure the analyzers (and, asked, a learned model or refitted
+weights) on labelled CSV files: accuracy, macro-F1 and AUC."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser

@@ -1,3 +1,5 @@
+"""`manage.py import_orders SHOP FILE`: import a shop's past orders from a CSV file (surveys.csv_import)."""
+
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
