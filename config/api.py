@@ -1,6 +1,6 @@
 """The one NinjaAPI: routers, API-key auth with scopes, and the mapping of domain errors to HTTP."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -15,6 +15,7 @@ from surveys.api_keys import api_key_for
 from surveys.errors import DomainError
 from surveys.models import ApiScope, Shop
 from surveys.privacy_api import router as customers_router
+from surveys.requests import ShopRequest
 
 # Which scopes each endpoint needs, decided by one rule so a new endpoint cannot be left out:
 #   /webhooks/…                              webhooks  (reads too: the URL and log say where complaints go)
@@ -65,8 +66,8 @@ class ApiKeyAuth(HttpBearer):
         missing = sorted(scopes_for(request.method or "GET", _api_path(request)) - set(key.scopes))
         if missing:
             raise MissingScope(f"this API key lacks the {' and '.join(missing)} scope{'s' if len(missing) > 1 else ''}")
-        # The key's name goes into audit trails ("via API key shopify").
-        request.api_key_name = key.name  # type: ignore[attr-defined]
+        # From here on the request is a ShopRequest: ninja puts the shop returned on `request.auth`.
+        cast(ShopRequest, request).api_key_name = key.name
         return key.shop
 
 

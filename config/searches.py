@@ -8,10 +8,14 @@ session has forgotten, finds nothing and says so.
 """
 
 import secrets
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import IS_FACETS_VAR, SEARCH_VAR, ChangeList  # type: ignore[attr-defined]
+from django.contrib.admin.views.main import (  # type: ignore[attr-defined]  # IS_FACETS_VAR: not in django-stubs
+    IS_FACETS_VAR,
+    SEARCH_VAR,
+    ChangeList,
+)
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -40,6 +44,12 @@ def recall(session: SessionBase, key: str) -> str | None:
     return session.get(SESSION_KEY, {}).get(key)
 
 
+class KeyedSearchRequest(HttpRequest):
+    """An admin list's request whose search words came from the session: its GET as it came, key and all."""
+
+    GET_with_key: QueryDict
+
+
 class SearchOutsideUrls(admin.ModelAdmin):
     """An admin list whose search box keeps the words out of the URL (see the module's text).
 
@@ -60,7 +70,7 @@ class SearchOutsideUrls(admin.ModelAdmin):
                 return _redirect(request, _without(request.GET, URL_KEY, SEARCH_VAR))
             # The changelist reads the words where Django puts them; the URLs it builds from
             # them carry the key again (`_KeyedChangeList`), and so do preserved filters.
-            request.GET_with_key = request.GET  # type: ignore[attr-defined]
+            cast(KeyedSearchRequest, request).GET_with_key = request.GET
             words = _without(request.GET, URL_KEY, SEARCH_VAR)
             words[SEARCH_VAR] = text
             request.GET = words  # type: ignore[assignment]  # mutable, as the admin never writes to it

@@ -1,3 +1,6 @@
+"""The URLs: the API, the admin, health and metrics, and each app's pages (the only module besides
+config/api.py that imports the apps)."""
+
 import warnings
 
 from anymail import urls as anymail_urls
@@ -18,6 +21,7 @@ def _usable(pattern: URLPattern) -> bool:
     try:
         with warnings.catch_warnings():  # a provider's notices ("support dropped") are for its requests
             warnings.simplefilter("ignore")
+            # as_view() puts these on the function it returns; the stubs type a callback as a bare callable.
             view.view_class(**view.view_initkwargs)  # type: ignore[attr-defined]
     except ImproperlyConfigured:  # Anymail's configuration errors, a missing boto3 included
         return False

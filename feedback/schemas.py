@@ -1,3 +1,8 @@
+"""The managers' numbers' API schemas: NPS, the trends' rows, and the period and trend queries.
+
+The casework schemas (cases, notes, the alert webhook) live in feedback/casework/schemas.py.
+"""
+
 from datetime import date
 
 from ninja import Field, Schema

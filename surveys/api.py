@@ -1,7 +1,8 @@
+"""Orders in over the API: one at a time, in bulk, and what happened to them since (events)."""
+
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from django.http import HttpRequest
 from django.urls import register_converter
 from django.utils import timezone
 from ninja import Path, Router, Status
@@ -11,6 +12,7 @@ from surveys import orders
 from surveys.errors import NotFound
 from surveys.models import Order, Shop
 from surveys.queries import orders_of
+from surveys.requests import ShopRequest
 from surveys.schemas import BulkOrderResult, BulkOrdersIn, BulkOrdersOut, OrderEventIn, OrderIn, OrderOut
 
 router = Router(tags=["orders"])
@@ -19,15 +21,15 @@ ExternalId = Annotated[str, Path(max_length=100)]
 
 
 @router.post("/orders", response={200: OrderOut, 201: OrderOut})
-def create_order(request: HttpRequest, payload: OrderIn) -> Status:
+def create_order(request: ShopRequest, payload: OrderIn) -> Status:
     """Record an order and schedule its surveys. Idempotent on `external_id`:
     posting the same order again answers 200 with the stored order and changes nothing."""
-    order, created = _record(request.auth, payload)  # type: ignore[attr-defined]
+    order, created = _record(request.auth, payload)
     return Status(201 if created else 200, order)
 
 
 @router.post("/orders/bulk", response=BulkOrdersOut)
-def create_orders(request: HttpRequest, payload: BulkOrdersIn) -> dict[str, Any]:
+def create_orders(request: ShopRequest, payload: BulkOrdersIn) -> dict[str, Any]:
     """Record up to 1,000 orders. Each is answered on its own, in the order sent:
     created, duplicate (already stored, nothing changed), conflict (its external_id came
     earlier in the call with other details; nothing changed) or rejected with the reasons."""
@@ -44,7 +46,7 @@ def create_orders(request: HttpRequest, payload: BulkOrdersIn) -> dict[str, Any]
     recorded = dict(
         zip(
             [index for index, _ in valid],
-            orders.record_orders(request.auth, [_new_order(item) for _, item in valid]),  # type: ignore[attr-defined]
+            orders.record_orders(request.auth, [_new_order(item) for _, item in valid]),
             strict=True,
         )
     )
@@ -78,11 +80,11 @@ register_converter(OrderNumberConverter, "order_number")
 
 # The events route comes first, or the order's own route would take ".../events" as part of the number.
 @router.post("/orders/{order_number:external_id}/events", response=OrderOut)
-def record_order_event(request: HttpRequest, external_id: ExternalId, payload: OrderEventIn) -> object:
+def record_order_event(request: ShopRequest, external_id: ExternalId, payload: OrderEventIn) -> object:
     """Tell Bazgasht what happened to an order: `fulfilled` or `delivered` starts the surveys
     that wait for it; `cancelled` or `refunded` cancels the surveys not sent yet.
     Safe to repeat: the first time given for each event stays."""
-    order = orders_of(request.auth).filter(external_id=external_id).first()  # type: ignore[attr-defined]
+    order = orders_of(request.auth).filter(external_id=external_id).first()
     if order is None:
         raise NotFound("no such order")
     at = payload.at or timezone.now()
@@ -92,12 +94,12 @@ def record_order_event(request: HttpRequest, external_id: ExternalId, payload: O
         orders.update_order(order, delivered_at=at)
     else:
         orders.update_order(order, cancelled_at=at, reason=payload.reason or f"the order was {payload.event}")
-    return orders_of(request.auth).prefetch_related("invitations").get(pk=order.pk)  # type: ignore[attr-defined]
+    return orders_of(request.auth).prefetch_related("invitations").get(pk=order.pk)
 
 
 @router.get("/orders/{order_number:external_id}", response=OrderOut)
-def get_order(request: HttpRequest, external_id: ExternalId) -> object:
-    order = orders_of(request.auth).prefetch_related("invitations").filter(external_id=external_id).first()  # type: ignore[attr-defined]
+def get_order(request: ShopRequest, external_id: ExternalId) -> object:
+    order = orders_of(request.auth).prefetch_related("invitations").filter(external_id=external_id).first()
     if order is None:
         raise NotFound("no such order")
     return order

@@ -3,6 +3,7 @@ hours, the throttle, the surveys' filters), planned as invitations with their li
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import Min
@@ -117,7 +118,7 @@ def plan_invitations(
     *,
     lines_of: dict[int, list[OrderLine]] | None = None,
     fresh: bool = False,
-    new_customer_ids: set[int] = frozenset(),  # type: ignore[assignment]
+    new_customer_ids: AbstractSet[int] = frozenset(),
     now: datetime | None = None,
 ) -> list[Invitation]:
     """Create the invitations these orders' surveys call for, none twice, in a few queries.

@@ -1,3 +1,5 @@
+"""The surveys app's API schemas: orders in (one or in bulk), order events, and a customer's export and erasure."""
+
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -6,6 +8,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from ninja import Field, Schema
 from pydantic import AfterValidator, BaseModel, ConfigDict, SkipValidation, model_validator
+
+from surveys.models import Invitation, Order
 
 
 def _email(value: str) -> str:
@@ -155,8 +159,8 @@ class OrderOut(Schema):
     invitations: list[InvitationOut]
 
     @staticmethod
-    def resolve_invitations(order: object) -> list[object]:
-        return list(order.invitations.all())  # type: ignore[attr-defined]
+    def resolve_invitations(order: Order) -> list[Invitation]:
+        return list(order.invitations.all())
 
 
 MAX_BULK_LINES = 20_000

@@ -11,7 +11,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pyotp
 from django.conf import settings
@@ -205,6 +205,12 @@ def turn_off(user: User) -> None:
         RecoveryCode.objects.filter(user=user).delete()
 
 
+class LockedOutRequest(HttpRequest):
+    """A sign-in refused for a lockout: the lock stays on the request for the form's message."""
+
+    login_lockout: Lockout
+
+
 class LockoutBackend(ModelBackend):
     """Django's username/password check, refused while the account or the address is locked out,
     and counting each wrong password. Every sign-in (work list and admin) goes through here.
@@ -222,7 +228,7 @@ class LockoutBackend(ModelBackend):
         lock = lockout_for(username, ip)
         if lock is not None:
             if request is not None:
-                request.login_lockout = lock  # type: ignore[attr-defined]
+                cast(LockedOutRequest, request).login_lockout = lock
             raise PermissionDenied("sign-in is locked for a while")
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:

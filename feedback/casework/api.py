@@ -9,209 +9,47 @@ import base64
 import binascii
 import json
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Prefetch, Q, QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from ninja.errors import ValidationError as NinjaValidationError
-from pydantic import BaseModel, ConfigDict, WithJsonSchema, field_validator, model_validator
 
 from feedback.casework import cases
 from feedback.casework import filters as case_filters
-from feedback.casework.cases import NOTE_MAX_LENGTH
 from feedback.casework.filters import EVERY_CASE, CaseFilter
+from feedback.casework.schemas import CaseDetailOut, CasePage, CasePatchIn, CaseQuery, NoteIn, NoteOut
 from feedback.insights import exports
 from feedback.insights.export_views import csv_download, export_filename
 from feedback.models import CaseEvent, CaseNote, FollowUp
 from feedback.schemas import PeriodQuery
 from sentiment.models import AnswerTheme
 from surveys.errors import NotFound
-from surveys.models import Language, Membership, Shop
+from surveys.models import Membership, Shop
+from surveys.requests import ShopRequest
 
 router = Router(tags=["cases"])
 
-CaseStatus = FollowUp.Status
-# In schemas the status is written out in place: as a component it would be named "Status",
-# like other apps' status enums, and ninja keeps only one schema per name (the fuzz test caught
-# cases documented with the reports' statuses).
-CaseStatusField = Annotated[
-    CaseStatus, WithJsonSchema({"title": "CaseStatus", "type": "string", "enum": [s.value for s in CaseStatus]})
-]
-PriorityWord = Literal["urgent", "high", "normal", "low"]
 PRIORITIES: dict[str, int] = {"urgent": 1, "high": 2, "normal": 3, "low": 4}
 WORDS = {number: word for word, number in PRIORITIES.items()}
-CLOSED = (CaseStatus.RESOLVED, CaseStatus.NO_CONTACT)
 # The assignee filter's word for unassigned cases.
 NOBODY = "none"
 _DUE = F("due_at").asc(nulls_last=True)
-
-
-# --- Schemas ---------------------------------------------------------------------------------
-
-
-class CaseQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: list[CaseStatusField] = Field([], description="Repeat for several; none: every status.", max_length=5)
-    priority: PriorityWord | None = None
-    assignee: str | None = Field(None, max_length=150, description='A username, or "none" for unassigned cases.')
-    overdue: bool | None = Field(None, description="true: past due with no first contact yet; false: the others.")
-    reason: FollowUp.Reason | None = None
-    theme: str | None = Field(None, max_length=40, description="A theme a comment mentions, e.g. delivery.")
-    language: Language | None = None
-    product: str | None = Field(
-        None,
-        max_length=100,
-        description="An SKU on the case's order (exactly, in any case), or part of a product's name on it: "
-        "the same rule as the work list's.",
-    )
-    q: str | None = Field(
-        None, max_length=100, description="Part of the customer's name or email, or the order number."
-    )
-    cursor: str | None = Field(None, max_length=500, description="`next_cursor` of the page before.")
-    limit: int = Field(50, ge=1, le=200)
-
-
-class CustomerOut(Schema):
-    name: str
-    email: str
-    phone: str
-    orders: int = Field(description="The customer's orders at the shop when the case was flagged.")
-    spend: Decimal = Field(description="Their lifetime spend then.")
-    rank: int | None = Field(
-        description="Where that spend ranked in the shop: in its top `rank` percent of customers (1: the very "
-        "top); null if they had spent nothing."
-    )
-
-
-class LeadOut(Schema):
-    kind: str = Field(description="The question's kind: nps, csat, ces or stars.")
-    score: int
-
-
-class ThemeOut(Schema):
-    theme: str
-    label: str
-    polarity: float
-
-
-class CaseOut(Schema):
-    id: int
-    priority: PriorityWord
-    status: CaseStatusField
-    reasons: list[str]
-    keywords: list[str]
-    due_at: datetime | None
-    overdue: bool
-    assignee: str | None = Field(description="The username of the case's owner.")
-    created_at: datetime
-    first_contact_at: datetime | None
-    resolved_at: datetime | None
-    resolution: FollowUp.Resolution | None
-    goodwill: FollowUp.Goodwill | None
-    goodwill_note: str
-    customer: CustomerOut
-    order: str = Field(description="The shop's order number.")
-    lead: LeadOut | None = Field(description="The answer that says how the customer felt.")
-    comment: str = Field(description="The first line of the first comment.")
-    themes: list[ThemeOut]
-
-
-class CasePage(Schema):
-    items: list[CaseOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
-
-
-class SentimentOut(Schema):
-    label: str
-    polarity: float
-
-
-class AnswerOut(Schema):
-    question: str
-    kind: str
-    score: int | None
-    choices: list[str]
-    text: str
-    sentiment: SentimentOut | None
-    themes: list[ThemeOut]
-
-
-class NoteOut(Schema):
-    id: int
-    kind: CaseNote.Kind
-    author: str | None = Field(description="The username; null for the API and for the customer.")
-    text: str
-    created_at: datetime
-
-
-class EventOut(Schema):
-    action: str
-    actor: str | None = Field(description="The username; null for Bazgasht itself and for API keys.")
-    detail: dict[str, Any]
-    at: datetime
-
-
-class CaseDetailOut(CaseOut):
-    answers: list[AnswerOut]
-    notes: list[NoteOut]
-    events: list[EventOut]
-
-
-class CasePatchIn(BaseModel):
-    """Only the fields sent are changed; a change the case's status does not allow is a 409."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    status: CaseStatusField | None = Field(
-        None, description="open, in_progress or waiting; resolved or no_contact only with a `resolution`."
-    )
-    assignee: str | None = Field(None, max_length=150, description="A username of the shop's staff; null: nobody.")
-    resolution: FollowUp.Resolution | None = Field(None, description="Closes the case.")
-    goodwill: FollowUp.Goodwill | None = Field(None, description="Only with a resolution.")
-    goodwill_note: str | None = Field(None, max_length=300, description="Only with a resolution.")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "CasePatchIn":
-        if self.resolution is None:
-            if self.status in CLOSED:
-                raise ValueError("closing a case needs a resolution")
-            if self.goodwill is not None or self.goodwill_note is not None:
-                raise ValueError("goodwill is given with a resolution")
-        elif self.status is not None and self.status != _closed_status(self.resolution):
-            raise ValueError(
-                f"resolution {self.resolution.value} makes the case {_closed_status(self.resolution).value}"
-            )
-        return self
-
-
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(..., max_length=NOTE_MAX_LENGTH)
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("a note needs some text")
-        return text
 
 
 # --- Cases -----------------------------------------------------------------------------------
 
 
 @router.get("/cases", response=CasePage)
-def list_cases(request: HttpRequest, query: Query[CaseQuery]) -> dict[str, Any]:
+def list_cases(request: ShopRequest, query: Query[CaseQuery]) -> dict[str, Any]:
     """The shop's cases, most urgent first, then soonest due (no due time last), then by id.
     Paged by cursor: a case flagged while you page through appears at its place in the order,
     and no case is listed twice or skipped (unless its priority or due time changes meanwhile)."""
-    shop, now = _shop(request), timezone.now()
+    shop, now = request.auth, timezone.now()
     found = case_filters.apply(_cases_of(shop), _criteria(query), now=now)
     if query.cursor:
         found = found.filter(_after(_decode(query.cursor)))
@@ -225,16 +63,16 @@ def list_cases(request: HttpRequest, query: Query[CaseQuery]) -> dict[str, Any]:
 
 
 @router.get("/cases/{case_id}", response=CaseDetailOut)
-def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
+def get_case(request: ShopRequest, case_id: int) -> dict[str, Any]:
     """The case with every answer of the response, its notes and its audit trail."""
-    return _case_detail(_full_case(_shop(request), case_id), now=timezone.now())
+    return _case_detail(_full_case(request.auth, case_id), now=timezone.now())
 
 
 @router.patch("/cases/{case_id}", response=CaseDetailOut)
-def update_case(request: HttpRequest, case_id: int, payload: CasePatchIn) -> dict[str, Any]:
+def update_case(request: ShopRequest, case_id: int, payload: CasePatchIn) -> dict[str, Any]:
     """Move, close or (re)assign the case, in that order and all or nothing. Each change is in the
     case's events with no actor. To assign an open case, move it to in_progress in the same call."""
-    shop = _shop(request)
+    shop = request.auth
     with transaction.atomic():
         case = _case_or_404(shop, case_id, lock=True)
         if payload.status is not None and payload.resolution is None and payload.status != case.status:
@@ -254,21 +92,21 @@ def update_case(request: HttpRequest, case_id: int, payload: CasePatchIn) -> dic
     return _case_detail(_full_case(shop, case_id), now=timezone.now())
 
 
-def _via(request: HttpRequest) -> str:
+def _via(request: ShopRequest) -> str:
     """Who did it, for the audit trail: API keys have no user, so the key's name."""
-    return f"API key {getattr(request, 'api_key_name', '?')}"
+    return f"API key {request.api_key_name}"
 
 
 @router.get("/cases/{case_id}/notes", response=list[NoteOut])
-def list_notes(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
-    case = _case_or_404(_shop(request), case_id)
+def list_notes(request: ShopRequest, case_id: int) -> list[dict[str, Any]]:
+    case = _case_or_404(request.auth, case_id)
     return [_note_out(note) for note in case.notes.select_related("author")]
 
 
 @router.post("/cases/{case_id}/notes", response={201: NoteOut})
-def add_note(request: HttpRequest, case_id: int, payload: NoteIn) -> Status:
+def add_note(request: ShopRequest, case_id: int, payload: NoteIn) -> Status:
     """An internal note on the case; only the shop's team sees it."""
-    case = _case_or_404(_shop(request), case_id)
+    case = _case_or_404(request.auth, case_id)
     return Status(201, _note_out(cases.add_note(case, payload.text, by=None, via=_via(request))))
 
 
@@ -280,18 +118,18 @@ _CSV = {
 
 
 @router.get("/exports/responses.csv", tags=["exports"], openapi_extra={"responses": _CSV})
-def export_responses(request: HttpRequest, period: Query[PeriodQuery]) -> StreamingHttpResponse:
+def export_responses(request: ShopRequest, period: Query[PeriodQuery]) -> StreamingHttpResponse:
     """One row per response submitted from `since` to `until` (whole days in the shop's time zone;
     either may be left out), every answer in its question's column, with sentiment, themes and case."""
-    shop = _shop(request)
+    shop = request.auth
     found = exports.responses_for_export(shop, since=period.since, until=period.until)
     return csv_download(exports.response_rows(shop, found), filename=export_filename("responses", shop, period))
 
 
 @router.get("/exports/cases.csv", tags=["exports"], openapi_extra={"responses": _CSV})
-def export_cases(request: HttpRequest, period: Query[PeriodQuery]) -> StreamingHttpResponse:
+def export_cases(request: ShopRequest, period: Query[PeriodQuery]) -> StreamingHttpResponse:
     """One row per case flagged from `since` to `until`, with its notes and tags."""
-    shop = _shop(request)
+    shop = request.auth
     now = timezone.now()
     criteria = exports.within_period(EVERY_CASE, shop, since=period.since, until=period.until)
     found = exports.cases_for_export(shop, criteria, now=now)
@@ -300,12 +138,6 @@ def export_cases(request: HttpRequest, period: Query[PeriodQuery]) -> StreamingH
 
 
 # --- Helpers ---------------------------------------------------------------------------------
-
-
-def _shop(request: HttpRequest) -> Shop:
-    shop = request.auth  # type: ignore[attr-defined]
-    assert isinstance(shop, Shop)
-    return shop
 
 
 def _cases_of(shop: Shop) -> QuerySet[FollowUp]:
@@ -367,10 +199,6 @@ def _staff_of(shop: Shop, username: str) -> User:
             ]
         )
     return user
-
-
-def _closed_status(resolution: FollowUp.Resolution) -> CaseStatus:
-    return CaseStatus.NO_CONTACT if resolution == FollowUp.Resolution.UNREACHABLE else CaseStatus.RESOLVED
 
 
 # The cursor is the last item's place in the order: (priority, due_at, id), base64 JSON.

@@ -1,7 +1,8 @@
+"""The managers' numbers over the API: NPS for a span, and NPS, CSAT, CES and response-rate trends."""
+
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Query, Router
 
 from feedback.insights import metrics, periods, tallies
@@ -9,6 +10,7 @@ from feedback.insights.metrics import Row
 from feedback.insights.tallies import CesTally, CsatTally, NpsTally, ResponseRate
 from feedback.schemas import CesRowOut, CsatRowOut, NpsOut, NpsRowOut, PeriodQuery, ResponseRateRowOut, TrendQuery
 from surveys.models import Shop
+from surveys.requests import ShopRequest
 
 router = Router(tags=["metrics"])
 
@@ -17,10 +19,10 @@ DEFAULT_PERIODS = 12
 
 
 @router.get("/metrics/nps", response=NpsOut)
-def get_nps(request: HttpRequest, period: Query[PeriodQuery]) -> dict[str, object]:
+def get_nps(request: ShopRequest, period: Query[PeriodQuery]) -> dict[str, object]:
     """NPS over answers submitted from `since` to `until` (inclusive days in the shop's
     time zone; default: the last 30 days). The denominator is `responses`."""
-    shop = request.auth  # type: ignore[attr-defined]
+    shop = request.auth
     until = period.until or datetime.now(shop.tz).date()
     since = period.since or until - timedelta(days=29)
     tally = tallies.nps_tally(
@@ -41,32 +43,32 @@ def get_nps(request: HttpRequest, period: Query[PeriodQuery]) -> dict[str, objec
 
 
 @router.get("/metrics/nps/trend", response=list[NpsRowOut])
-def get_nps_trend(request: HttpRequest, query: Query[TrendQuery]) -> list[Row[NpsTally]]:
+def get_nps_trend(request: ShopRequest, query: Query[TrendQuery]) -> list[Row[NpsTally]]:
     """NPS per period, optionally cut `by` a group, each with its margin of error and whether it
     changed significantly since the period before. The denominator is `responses`: answered NPS
     questions, placed in the period their response was submitted in."""
-    return metrics.nps_trend(request.auth, **_trend_options(request.auth, query))  # type: ignore[attr-defined]
+    return metrics.nps_trend(request.auth, **_trend_options(request.auth, query))
 
 
 @router.get("/metrics/csat/trend", response=list[CsatRowOut])
-def get_csat_trend(request: HttpRequest, query: Query[TrendQuery]) -> list[Row[CsatTally]]:
+def get_csat_trend(request: ShopRequest, query: Query[TrendQuery]) -> list[Row[CsatTally]]:
     """CSAT per period: the percentage of 4s and 5s over answered CSAT questions, with its 95%
     interval (Wilson) and whether it changed significantly since the period before."""
-    return metrics.csat_trend(request.auth, **_trend_options(request.auth, query))  # type: ignore[attr-defined]
+    return metrics.csat_trend(request.auth, **_trend_options(request.auth, query))
 
 
 @router.get("/metrics/ces/trend", response=list[CesRowOut])
-def get_ces_trend(request: HttpRequest, query: Query[TrendQuery]) -> list[Row[CesTally]]:
+def get_ces_trend(request: ShopRequest, query: Query[TrendQuery]) -> list[Row[CesTally]]:
     """CES per period: the mean of 1–7 over answered CES questions, with its 95% margin (Student's
     t) and whether it changed significantly since the period before (Welch's t-test)."""
-    return metrics.ces_trend(request.auth, **_trend_options(request.auth, query))  # type: ignore[attr-defined]
+    return metrics.ces_trend(request.auth, **_trend_options(request.auth, query))
 
 
 @router.get("/metrics/response-rate/trend", response=list[ResponseRateRowOut])
-def get_response_rate_trend(request: HttpRequest, query: Query[TrendQuery]) -> list[Row[ResponseRate]]:
+def get_response_rate_trend(request: ShopRequest, query: Query[TrendQuery]) -> list[Row[ResponseRate]]:
     """Invitations sent in each period, and how many of them have been opened and answered.
     A recent period's rates still grow while its links are open."""
-    return metrics.response_rate_trend(request.auth, **_trend_options(request.auth, query))  # type: ignore[attr-defined]
+    return metrics.response_rate_trend(request.auth, **_trend_options(request.auth, query))
 
 
 def _trend_options(shop: Shop, query: TrendQuery) -> dict[str, Any]:

@@ -15,5 +15,5 @@ def reads_numbers(user: AbstractBaseUser | AnonymousUser) -> bool:
     cached: bool | None = getattr(user, "_reads_numbers", None)
     if cached is None:
         cached = may_read_numbers(user)
-        user._reads_numbers = cached  # type: ignore[union-attr]
+        user._reads_numbers = cached  # type: ignore[union-attr]  # a cache of ours; neither user class declares it
     return cached
