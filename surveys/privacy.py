@@ -32,12 +32,12 @@ An erasure also cancels what was still to be sent, puts the customer's addresses
 suppression list (as hashes), so a later order of theirs is stored but never surveyed, and
 writes the audit trail: an `Erasure` row and an "erased" event on each of their cases,
 saying who and when, never what.
-"""
 
-import calendar
-import json
+Retention runs in surveys.retention, and the requests a store passes on in
+surveys.privacy_requests, both by these rules."""
+
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -46,16 +46,14 @@ from typing import Any
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
-from config import mail
 from surveys.errors import DomainError, NotFound
-from surveys.models import Channel, Consent, Customer, Erasure, Invitation, Membership, Order, Shop, Suppression
+from surveys.models import Channel, Consent, Customer, Erasure, Invitation, Order, Shop, Suppression
 from surveys.phones import region_of
 from surveys.suppressions import MARKER_PREFIX, address_marker, normalise_address
 
@@ -134,14 +132,14 @@ class PersonalData:
     retain: Callable[[Retaining], Mapping[str, int]] | None = None
 
 
-_holders: list[PersonalData] = []
+holders: list[PersonalData] = []
 
 
 def register(holder: PersonalData) -> None:
     """An app's hooks, from its AppConfig.ready(); registering the same twice is harmless."""
-    if holder in _holders:
+    if holder in holders:
         return
-    _holders.append(holder)
+    holders.append(holder)
     CUSTOMER_MODELS.update(holder.models)
     NOT_ABOUT_THE_CUSTOMER.update(holder.not_about_the_customer)
     for label, fields in holder.not_exported.items():
@@ -196,7 +194,7 @@ def export_customer(customer: Customer, *, now: datetime | None = None) -> dict[
         "orders": [{**row_of(order), "lines": [row_of(line) for line in order.lines.all()]} for order in orders],
         "invitations": [{**row_of(invitation), "survey_name": invitation.survey.name} for invitation in invitations],
     }
-    for holder in _holders:
+    for holder in holders:
         if holder.export is not None:
             exported.update(holder.export(customer))
     exported["suppressions"] = [row_of(suppression) for suppression in _suppressions_of(customer)]
@@ -270,10 +268,10 @@ def erase_customer(customer: Customer, *, by: User | None = None, via: str = "",
         )
         erasing = Erasing(customer=customer, shop=shop, by=by, via=via, now=now)
         counts: dict[str, int] = {}
-        for holder in _holders:
+        for holder in holders:
             if holder.erase is not None:
                 counts.update(holder.erase(erasing))
-        _anonymise_customers(Customer.objects.filter(pk=customer.pk), now=now)
+        anonymise_customers(Customer.objects.filter(pk=customer.pk), now=now)
         for channel, address in addresses:
             _suppress_by_marker(shop, channel, address)
         Erasure.objects.create(shop=shop, customer=customer, requested_by=by, via=via[:120], at=now)
@@ -283,7 +281,7 @@ def erase_customer(customer: Customer, *, by: User | None = None, via: str = "",
     )
 
 
-def _anonymise_customers(customers: models.QuerySet[Customer], *, now: datetime) -> int:
+def anonymise_customers(customers: models.QuerySet[Customer], *, now: datetime) -> int:
     """Blank the customers' details, close their links and scrub their names from the admin's history."""
     rows = list(customers.values_list("pk", "shop_id", "email", "phone"))
     ids = [pk for pk, *_ in rows]
@@ -294,7 +292,7 @@ def _anonymise_customers(customers: models.QuerySet[Customer], *, now: datetime)
             if address:
                 addresses.setdefault((shop_id, channel), set()).update({address, normalise_address(channel, address)})
     for (shop_id, listed_on), forms in addresses.items():
-        _hash_suppressions(Suppression.objects.filter(shop_id=shop_id, channel=listed_on, address__in=forms))
+        hash_suppressions(Suppression.objects.filter(shop_id=shop_id, channel=listed_on, address__in=forms))
     invitations = Invitation.objects.filter(customer_id__in=ids)
     invitations.filter(status__in=[Invitation.Status.FAILED, Invitation.Status.BOUNCED]).update(reason=REDACTED_REASON)
     invitations.exclude(token_hash=None, reminder_token_hash=None, token_nonce="").update(
@@ -302,7 +300,7 @@ def _anonymise_customers(customers: models.QuerySet[Customer], *, now: datetime)
     )
     scrub_admin_history(Customer, ids, label="customer")
     scrub_admin_history(Invitation, list(invitations.values_list("pk", flat=True)), label="invitation")
-    for holder in _holders:
+    for holder in holders:
         if holder.forget is not None:
             holder.forget(ids)
     return Customer.objects.filter(pk__in=ids).update(
@@ -327,7 +325,7 @@ def scrub_admin_history(model: type[models.Model], ids: Sequence[int], *, label:
         )
 
 
-def _hash_suppressions(suppressions: models.QuerySet[Suppression]) -> int:
+def hash_suppressions(suppressions: models.QuerySet[Suppression]) -> int:
     """Replace each address by its marker (a row whose marker is already listed goes)."""
     rows = list(
         suppressions.exclude(address__startswith=MARKER_PREFIX).values_list("pk", "shop_id", "channel", "address")
@@ -353,84 +351,6 @@ def _suppress_by_marker(shop: Shop, channel: str, address: str) -> None:
         pass  # Suppressed a moment ago by another request: what matters is that it is.
 
 
-# --- Retention -------------------------------------------------------------------------------
-
-
-@dataclass
-class Retained:
-    """What one shop's retention run anonymised."""
-
-    answers: int = 0
-    notes: int = 0
-    customers: int = 0
-    suppressions: int = 0
-    reports: int = 0
-
-
-def months_before(moment: datetime, months: int) -> datetime:
-    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
-
-
-def apply_retention(shop: Shop, *, now: datetime | None = None, batch: int = BATCH) -> Retained:
-    """Anonymise what the shop keeps longer than its `retention_months`, in batches.
-
-    Safe to run again at any point, and after a crash: every step skips what is done, and
-    the time up to which texts are done (`retention_applied_until`) moves only after the apps'
-    hooks ran.
-    - the apps clear texts written before the cutoff (answers and their cases' words, case
-      notes) and, with `retention_purges_reports`, delete monthly report PDFs of months before it;
-    - customers created before it with no order since, no survey still open and nothing an app
-      still works on (an open case) are anonymised;
-    - suppression-list addresses added before it are kept as hashes.
-    """
-    if not shop.retention_months:
-        return Retained()
-    now = now or timezone.now()
-    cutoff = months_before(now, shop.retention_months)
-    start = shop.retention_applied_until
-    texts_due = start is None or start < cutoff
-    retaining = Retaining(
-        shop=shop, cutoff=cutoff, texts_since=start, texts_until=cutoff if texts_due else None, batch=batch
-    )
-    counts: dict[str, int] = {}
-    for holder in _holders:
-        if holder.retain is not None:
-            counts.update(holder.retain(retaining))
-    if texts_due:
-        Shop.objects.filter(pk=shop.pk).update(retention_applied_until=cutoff)
-        shop.retention_applied_until = cutoff
-    done = Retained(**counts)
-    done.customers = _retain_customers(shop, cutoff=cutoff, now=now, batch=batch)
-    done.suppressions = _retain_suppressions(shop, cutoff=cutoff, batch=batch)
-    log.info(
-        "retention for shop %s (%s months): %s answers, %s notes, %s customers, %s suppressions, %s reports",
-        shop.pk, shop.retention_months, done.answers, done.notes, done.customers, done.suppressions, done.reports,
-    )  # fmt: skip
-    return done
-
-
-def _retain_customers(shop: Shop, *, cutoff: datetime, now: datetime, batch: int) -> int:
-    # Walks the shop's customers not anonymised yet, oldest first, on their partial index; each
-    # page is then checked for activity since the cutoff with index look-ups for its rows only.
-    live = [Invitation.Status.SCHEDULED, Invitation.Status.SENDING, Invitation.Status.SENT, Invitation.Status.OPENED]
-    waiting = Customer.objects.filter(shop=shop, anonymised_at__isnull=True, created_at__lt=cutoff)
-    anonymised = 0
-    for ids in pages(waiting, "created_at", batch=batch):
-        idle = (
-            Customer.objects.filter(pk__in=ids)
-            .exclude(Exists(Order.objects.filter(customer=OuterRef("pk"), placed_at__gte=cutoff)))
-            .exclude(Exists(Invitation.objects.filter(customer=OuterRef("pk"), status__in=live)))
-        )
-        for holder in _holders:
-            if holder.busy is not None:
-                idle = idle.exclude(holder.busy())
-        with transaction.atomic():
-            anonymised += _anonymise_customers(idle, now=now)
-    return anonymised
-
-
 def pages(rows: models.QuerySet[Any], field: str, *, batch: int) -> Iterator[list[int]]:
     """The ids of `rows` in pages of `batch`, oldest `field` first, walked on the (field, pk)
     index by keyset: each page starts after the last row of the one before."""
@@ -447,76 +367,3 @@ def pages(rows: models.QuerySet[Any], field: str, *, batch: int) -> Iterator[lis
             return
         yield [pk for _, pk in found]
         after = found[-1]
-
-
-def _retain_suppressions(shop: Shop, *, cutoff: datetime, batch: int) -> int:
-    plain = Suppression.objects.filter(shop=shop, created_at__lt=cutoff).exclude(address__startswith=MARKER_PREFIX)
-    hashed = last = 0
-    while ids := list(plain.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch]):
-        with transaction.atomic():
-            hashed += _hash_suppressions(Suppression.objects.filter(pk__in=ids))
-        last = ids[-1]
-    return hashed
-
-
-# --- Requests a store passes on (Shopify's mandatory privacy webhooks) ------------------------
-
-
-def customers_named(shop: Shop, *, emails: Iterable[str] = (), phones: Iterable[str] = (),
-                    order_ids: Iterable[str] = ()) -> list[Customer]:  # fmt: skip
-    """The shop's customers a store's request names: by email, phone, or the orders it lists."""
-    wanted = Q(pk__in=[])
-    addresses = {normalise_address(Channel.EMAIL, email) for email in emails if email and email.strip()}
-    region = region_of(shop)
-    numbers = {normalise_address(Channel.SMS, phone, region=region) for phone in phones if phone and phone.strip()}
-    if addresses:
-        wanted |= Q(email__in=addresses)
-    if numbers:
-        wanted |= Q(phone__in=numbers)
-    order_ids = [str(order_id) for order_id in order_ids if order_id]
-    if order_ids:
-        wanted |= Q(pk__in=Order.objects.filter(shop=shop, external_id__in=order_ids).values("customer_id"))
-    return list(Customer.objects.filter(wanted, shop=shop).order_by("pk"))
-
-
-def send_data_request(shop: Shop, customers: Sequence[Customer], *, via: str, request_id: str = "") -> int:
-    """Email the shop's admins everything held about these customers (one JSON file), for the
-    shop to hand to the customer who asked; how many addresses it went to. Nothing held is said too."""
-    to = sorted(
-        set(
-            Membership.objects.filter(shop=shop, role=Membership.Role.ADMIN, user__is_active=True)
-            .exclude(user__email="")
-            .values_list("user__email", flat=True)
-        )
-    )
-    if not to:
-        log.warning("shop %s: a data request (%s) came, but no shop admin has an email address", shop.pk, via)
-        return 0
-    exports = [export_customer(customer) for customer in customers]
-    body = (
-        f"{via} asked for the data {shop.display_name} holds in Bazgasht about a customer"
-        f"{f' (request {request_id})' if request_id else ''}. "
-        + (
-            f"The attached file holds all of it ({len(exports)} customer record(s)): hand it to the customer."
-            if exports
-            else "Bazgasht holds nothing about them: no customer with that email, phone or order."
-        )
-    )
-    message = mail.message(EmailMessage, f"{shop.display_name}: a customer's data request", body, to=to)
-    if exports:
-        message.attach("customer-data.json", json.dumps(exports, ensure_ascii=False, indent=2), "application/json")
-    message.send()
-    log.info("shop %s: data request (%s) answered for %s customer(s), to %s address(es)", shop.pk, via,
-             len(exports), len(to))  # fmt: skip
-    return len(to)
-
-
-def erase_shop_customers(shop: Shop, *, via: str, batch: int = BATCH) -> int:
-    """Erase every customer of the shop (a store's request once its owner left); how many."""
-    erased = 0
-    for ids in pages(Customer.objects.filter(shop=shop, anonymised_at__isnull=True), "pk", batch=batch):
-        for customer in Customer.objects.filter(pk__in=ids):
-            erase_customer(customer, via=via)
-            erased += 1
-    log.info("shop %s: %s customers erased (%s)", shop.pk, erased, via)
-    return erased

@@ -3,7 +3,7 @@ forgetting stale uploads."""
 
 from celery import shared_task
 
-from surveys import import_mapping, privacy, reminders, sending
+from surveys import import_mapping, privacy_requests, reminders, retention, sending
 from surveys.models import Shop
 
 BATCH = 500
@@ -37,11 +37,11 @@ def apply_retention(*, shop_id: int) -> None:
     shop = Shop.objects.filter(pk=shop_id).first()
     if shop is None:
         return
-    privacy.apply_retention(shop)
+    retention.apply_retention(shop)
 
 
 @shared_task(name="surveys.tasks.erase_shop_customers")
 def erase_shop_customers(*, shop_id: int, via: str) -> int:
     """Every customer of a shop whose owner left the store's app (Shopify's shop/redact)."""
     shop = Shop.objects.filter(pk=shop_id).first()
-    return privacy.erase_shop_customers(shop, via=via) if shop is not None else 0
+    return privacy_requests.erase_shop_customers(shop, via=via) if shop is not None else 0

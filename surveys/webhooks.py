@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from surveys import privacy, tasks
+from surveys import privacy, privacy_requests, tasks
 from surveys.errors import DomainError
 from surveys.models import Order, WebhookDelivery, WebhookSource
 from surveys.orders import InvalidOrder, record_orders, update_order
@@ -175,7 +175,7 @@ def _privacy_request(source: WebhookSource, *, topic: str, delivery_id: str, pay
             except OperationalError as error:
                 raise TryAgainLater(f"the erasure could not be queued ({error}); send it again") from error
             return "every customer of the shop will be erased"
-        named = privacy.customers_named(
+        named = privacy_requests.customers_named(
             shop,
             emails=[_text(customer.get("email"))],
             phones=[_text(customer.get("phone"))],
@@ -188,7 +188,7 @@ def _privacy_request(source: WebhookSource, *, topic: str, delivery_id: str, pay
             return f"{len(named)} customer(s) erased"
         request = _mapping(payload.get("data_request"), "data_request")
         try:
-            privacy.send_data_request(shop, named, via=via, request_id=_text(request.get("id")))
+            privacy_requests.send_data_request(shop, named, via=via, request_id=_text(request.get("id")))
         except (smtplib.SMTPException, OSError) as error:
             raise TryAgainLater(
                 f"the shop's admins could not be emailed ({type(error).__name__}); send it again"

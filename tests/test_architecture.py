@@ -142,3 +142,25 @@ def test_circles_are_found():
 
 def test_no_circles_between_modules():
     assert circles(GRAPH) == []
+
+
+# A module is one thing a newcomer can hold in their head; a migration is history, not read as code.
+MAX_LINES = 400
+
+
+def test_every_module_says_first_what_it_is_for():
+    silent = [
+        str(path.relative_to(ROOT))
+        for path in MODULES.values()
+        if path.read_text().strip() and ast.get_docstring(ast.parse(path.read_text())) is None
+    ]
+    assert silent == []
+
+
+def test_no_module_is_several_modules_in_one():
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in MODULES.values()
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}

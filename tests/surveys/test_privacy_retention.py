@@ -12,9 +12,9 @@ from feedback.casework.flagging import flag_response
 from feedback.insights.tallies import nps_tally
 from feedback.models import Answer, CaseNote
 from reports.models import ReportRun
-from surveys import privacy, tasks
+from surveys import privacy, retention, tasks
 from surveys.models import Customer, Invitation, Shop, Suppression
-from surveys.privacy import apply_retention, months_before
+from surveys.retention import apply_retention, months_before
 from surveys.suppressions import MARKER_PREFIX, suppress, suppressed_among
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, ResponseFactory
 
@@ -146,7 +146,7 @@ def test_a_shop_that_keeps_everything_is_left_alone(history, keeps_a_year, month
 
     done = apply_retention(keeps_a_year, now=NOW)
 
-    assert done == privacy.Retained()
+    assert done == retention.Retained()
     assert texts()["O-1"] == "Old complaint from gone"
 
 
