@@ -391,7 +391,7 @@ def create_invitations(count: int) -> tuple[object, list[str]]:
     from django.utils import timezone
 
     from surveys.models import Customer, Invitation, Order, Question, Shop, Survey
-    from surveys.tokens import hash_token, new_token
+    from surveys.outreach.tokens import hash_token, new_token
 
     stamp = int(time.time())
     shop = Shop.objects.create(name="Bench Mugs", slug=f"bench-answer-{stamp}", send_from_hour=0, send_until_hour=24)

@@ -49,7 +49,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from surveys.api_keys import create_api_key
+    from surveys.intake.api_keys import create_api_key
     from surveys.models import Question, Shop, Survey
 
     call_command("migrate", verbosity=0)

@@ -167,7 +167,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from feedback.models import Response
-    from surveys.api_keys import create_api_key
+    from surveys.intake.api_keys import create_api_key
     from surveys.models import Order
 
     call_command("migrate", verbosity=0)

@@ -301,7 +301,7 @@ def main() -> None:
     from django.test import Client
 
     from feedback.insights.periods import Calendar, Period, periods_back
-    from surveys.api_keys import create_api_key
+    from surveys.intake.api_keys import create_api_key
     from surveys.models import Question, Shop, Survey
 
     if connection.vendor != "postgresql":

@@ -7,7 +7,7 @@
 It makes a shop with that many responses over the last 24 months (bench/nps.py's data: a
 quarter as many customers, an order, line, invitation, response and NPS answer each, a
 comment on one in three) and a suppression-list entry for one customer in a hundred, sets a
-12-month retention, and times surveys.retention.apply_retention:
+12-month retention, and times surveys.customer_data.retention.apply_retention:
 - the first run, which anonymises the older half (comments blanked, customers whose last
   order is older than a year anonymised, old suppression addresses hashed), batch by batch;
 - the next day's run, which finds (almost) nothing left to do;
@@ -44,8 +44,8 @@ def main() -> None:
 
     from feedback.insights.tallies import nps_tally
     from feedback.models import Answer
+    from surveys.customer_data.retention import apply_retention
     from surveys.models import Customer, Question, Shop, Suppression, Survey
-    from surveys.retention import apply_retention
 
     if connection.vendor != "postgresql":
         sys.exit("bench/retention.py measures PostgreSQL: set DATABASE_URL")

@@ -77,10 +77,10 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from surveys.api_keys import create_api_key
-    from surveys.emails import build_invitation_email
+    from surveys.intake.api_keys import create_api_key
     from surveys.models import Invitation, Question, Shop, Survey
-    from surveys.sending import send_due_invitations
+    from surveys.outreach.emails import build_invitation_email
+    from surveys.outreach.sending import send_due_invitations
 
     call_command("migrate", verbosity=0)
     settings.ALLOWED_HOSTS = ["testserver"]

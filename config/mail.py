@@ -4,7 +4,7 @@ shop's name) are made here.
 A line break in a header would end it and let the rest pass as headers of its own; Django
 refuses such a subject with BadHeaderError, which lost urgent alerts and broke case replies for
 an order number with a newline in it. Intake cleans names and refuses control characters in
-order numbers (surveys.orders), and here every subject and display name is made one line
+order numbers (surveys.intake.orders), and here every subject and display name is made one line
 whatever was stored before.
 """
 

@@ -165,7 +165,7 @@ ANYMAIL: dict[str, str] = {
 # put any address on the suppression list.
 ANYMAIL.setdefault("WEBHOOK_SECRET", f"disabled:{secrets.token_urlsafe(32)}")
 
-# --- SMS (see surveys/sms.py) ------------------------------------------------------
+# --- SMS (see surveys/outreach/sms.py) ------------------------------------------------------
 # "console" writes messages to the log (development); "kavenegar" sends them.
 SMS_BACKEND = env_str("SMS_BACKEND").strip().lower() or "console"
 if SMS_BACKEND not in ("console", "kavenegar"):

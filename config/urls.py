@@ -54,7 +54,7 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("", include("reports.urls")),
     path("", include("surveys.urls")),
-    path("", include("surveys.unsubscribe_urls")),
+    path("", include("surveys.outreach.unsubscribe_urls")),
     # Email providers' delivery webhooks (bounces, complaints), behind WEBHOOK_SECRET basic auth.
     path("anymail/", include((provider_webhooks, "anymail"))),
 ]

@@ -12,7 +12,7 @@ class FeedbackConfig(AppConfig):
         from config import metrics
         from feedback import privacy as feedback_privacy
         from feedback.gauges import case_gauges, response_gauges
-        from surveys import privacy
+        from surveys.customer_data import privacy
 
         metrics.count_from_database(response_gauges)
         metrics.count_from_database(case_gauges)

@@ -1,4 +1,4 @@
-"""Feedback's part of a customer's data (registered with surveys.privacy by feedback/apps.py):
+"""Feedback's part of a customer's data (registered with surveys.customer_data.privacy by feedback/apps.py):
 their responses and answers with their sentiment and themes in the export; comments, the
 case's words and case notes cleared by erasure and retention; an open case keeps retention
 from anonymising its customer."""
@@ -12,8 +12,16 @@ from django.db.models import Exists, OuterRef
 from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
 from sentiment import domain as sentiment
 from sentiment.models import SentimentScore
+from surveys.customer_data.privacy import (
+    ERASED_TEXT,
+    Erasing,
+    PersonalData,
+    Retaining,
+    pages,
+    row_of,
+    scrub_admin_history,
+)
 from surveys.models import Customer, Shop
-from surveys.privacy import ERASED_TEXT, Erasing, PersonalData, Retaining, pages, row_of, scrub_admin_history
 
 
 def export(customer: Customer) -> dict[str, Any]:

@@ -8,6 +8,6 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         from reports import privacy as reports_privacy
-        from surveys import privacy
+        from surveys.customer_data import privacy
 
         privacy.register(reports_privacy.PERSONAL_DATA)

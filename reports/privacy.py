@@ -1,4 +1,4 @@
-"""Reports' part of a customer's data (registered with surveys.privacy by reports/apps.py): the
+"""Reports' part of a customer's data (registered with surveys.customer_data.privacy by reports/apps.py): the
 monthly report PDFs name flagged customers and quote comments. An erasure deletes those of the
 months concerned and has them made again; retention deletes old ones if the shop chose so."""
 
@@ -10,8 +10,8 @@ from django.db.models import Q
 
 from feedback.models import FollowUp, Response
 from reports.models import ReportRun
+from surveys.customer_data.privacy import Erasing, PersonalData, Retaining
 from surveys.models import Shop
-from surveys.privacy import Erasing, PersonalData, Retaining
 
 
 def erase(erasing: Erasing) -> Mapping[str, int]:

@@ -8,6 +8,6 @@ class SentimentConfig(AppConfig):
 
     def ready(self) -> None:
         from sentiment import privacy as sentiment_privacy
-        from surveys import privacy
+        from surveys.customer_data import privacy
 
         privacy.register(sentiment_privacy.PERSONAL_DATA)

@@ -14,7 +14,7 @@ class SurveysConfig(AppConfig):
         from config import metrics
         from surveys import checks  # noqa: F401 - registers the system checks
         from surveys.gauges import invitation_gauges
-        from surveys.suppressions import on_provider_tracking
+        from surveys.outreach.suppressions import on_provider_tracking
 
         # Bounces, complaints and unsubscribes reported by the email provider's webhook.
         tracking.connect(on_provider_tracking, dispatch_uid="surveys.provider_tracking")

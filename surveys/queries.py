@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Model, Q, QuerySet
 
 from surveys.models import Invitation, Membership, Order, Shop
-from surveys.tokens import hash_token
+from surveys.outreach.tokens import hash_token
 
 
 def shops_of(user: User | AnonymousUser, *, roles: tuple[str, ...] | None = None) -> QuerySet[Shop]:

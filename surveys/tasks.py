@@ -3,8 +3,10 @@ forgetting stale uploads."""
 
 from celery import shared_task
 
-from surveys import import_mapping, privacy_requests, reminders, retention, sending
+from surveys.customer_data import retention, store_requests
+from surveys.intake import import_mapping
 from surveys.models import Shop
+from surveys.outreach import reminders, sending
 
 BATCH = 500
 
@@ -44,4 +46,4 @@ def apply_retention(*, shop_id: int) -> None:
 def erase_shop_customers(*, shop_id: int, via: str) -> int:
     """Every customer of a shop whose owner left the store's app (Shopify's shop/redact)."""
     shop = Shop.objects.filter(pk=shop_id).first()
-    return privacy_requests.erase_shop_customers(shop, via=via) if shop is not None else 0
+    return store_requests.erase_shop_customers(shop, via=via) if shop is not None else 0

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from surveys import views
+from surveys.intake import views
 from surveys.models import WebhookSource
 
 urlpatterns = [

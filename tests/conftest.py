@@ -20,7 +20,7 @@ from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test import Client
 
-from surveys.api_keys import create_api_key
+from surveys.intake.api_keys import create_api_key
 from surveys.models import Membership
 from tests import clock
 from tests.factories import SurveyFactory

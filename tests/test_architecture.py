@@ -4,7 +4,7 @@
   imports from its own app, from lower apps and from config's plumbing, never from a higher app.
 - `config` is settings and plumbing: only its URL and API wiring (config/urls.py, config/api.py)
   import the apps. Work that crosses apps the other way goes through hooks an app registers from
-  its AppConfig.ready() (surveys.privacy.register, config.metrics.count_from_database).
+  its AppConfig.ready() (surveys.customer_data.privacy.register, config.metrics.count_from_database).
 - No circles between modules: every import counts, at the top, inside a function or for type
   checking only.
 """

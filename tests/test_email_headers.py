@@ -10,7 +10,7 @@ from feedback.casework import cases
 from feedback.casework.flagging import flag_response
 from feedback.models import FlagRules
 from feedback.tasks import alert_case
-from surveys.csv_import import import_orders
+from surveys.intake.csv_import import import_orders
 from surveys.models import Customer, Order
 from tests.factories import ResponseFactory
 

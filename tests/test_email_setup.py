@@ -11,7 +11,7 @@ from feedback.casework import cases
 from feedback.casework.flagging import flag_response
 from surveys import checks
 from surveys.models import Invitation
-from surveys.sending import send_due_invitations
+from surveys.outreach.sending import send_due_invitations
 from tests.factories import InvitationFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db

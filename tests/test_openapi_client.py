@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 
 from config.api import api
 from reports.models import ReportRun
-from surveys.api_keys import create_api_key
+from surveys.intake.api_keys import create_api_key
 from surveys.models import Order
 from tests.factories import SurveyFactory
 
@@ -111,3 +111,21 @@ def test_a_generated_client_sends_typed_bulk_orders_and_downloads_a_pdf(generate
 
     assert isinstance(pdf, File)
     assert pdf.payload.read() == b"%PDF-1.7 the report"
+
+
+def test_operation_ids_keep_the_names_they_were_published_under():
+    # A generated client names its functions by them: moving the code must not rename them.
+    paths = api.get_openapi_schema()["paths"].values()
+    ids = {operation["operationId"] for methods in paths for operation in methods.values()}
+    published = {
+        "surveys_api_create_order",
+        "surveys_api_create_orders",
+        "surveys_privacy_api_erase_customer",
+        "feedback_cases_api_list_cases",
+        "feedback_alerts_api_set_alert_webhook",
+        "feedback_api_get_nps",
+        "reports_api_download_report",
+    }
+    assert published <= ids
+    homes = ("intake", "customer_data", "casework", "insights")
+    assert not [name for name in ids if any(home in name for home in homes)]

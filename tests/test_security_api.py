@@ -9,9 +9,9 @@ from django.test import Client
 from django.utils import timezone
 
 from config.api import api, scopes_for
-from surveys.api_keys import create_api_key
+from surveys.intake.api_keys import create_api_key
+from surveys.intake.orders import CustomerDetails, record_order
 from surveys.models import ApiKey, ApiScope, Membership
-from surveys.orders import CustomerDetails, record_order
 from tests.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db

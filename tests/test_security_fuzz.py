@@ -22,7 +22,7 @@ from schemathesis.specs.openapi import checks
 from config.api import api
 from config.wsgi import application
 from feedback.casework.flagging import flag_response
-from surveys.api_keys import create_api_key
+from surveys.intake.api_keys import create_api_key
 from surveys.models import ApiScope
 from tests.factories import ResponseFactory
 

@@ -17,7 +17,7 @@ from feedback.casework import alerts, outbound
 from feedback.casework.flagging import flag_response
 from feedback.models import Alert, AlertDelivery, FlagRules
 from feedback.tasks import alert_case
-from surveys.api_keys import create_api_key
+from surveys.intake.api_keys import create_api_key
 from surveys.models import Membership
 from tests.factories import ResponseFactory, ShopFactory
 from tests.feedback.test_alerts import local_receivers, receiver  # noqa: F401 - fixtures: a real HTTP receiver on 127.0.0.1

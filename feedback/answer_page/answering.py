@@ -22,8 +22,8 @@ from feedback.casework.flagging import judge, rules_for
 from feedback.models import Answer, FollowUp, Response
 from surveys.errors import DomainError, NotFound
 from surveys.models import Invitation, Question, Shop, Suppression
+from surveys.outreach.suppressions import normalise_address
 from surveys.queries import invitations_with_token
-from surveys.suppressions import normalise_address
 
 SHORT_TEXT_MAX_LENGTH = 200
 COMMENT_MAX_LENGTH = 5000

@@ -25,8 +25,8 @@ from feedback.casework.filters import EVERY_CASE, CaseFilter
 from feedback.casework.schemas import CaseDetailOut, CasePage, CasePatchIn, CaseQuery, NoteIn, NoteOut
 from feedback.insights import exports
 from feedback.insights.export_views import csv_download, export_filename
+from feedback.insights.schemas import PeriodQuery
 from feedback.models import CaseEvent, CaseNote, FollowUp
-from feedback.schemas import PeriodQuery
 from sentiment.models import AnswerTheme
 from surveys.errors import NotFound
 from surveys.models import Membership, Shop

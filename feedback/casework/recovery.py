@@ -12,7 +12,7 @@ from django.db.models import Avg, Count, DurationField, Exists, ExpressionWrappe
 from feedback.casework.flagging import rules_for
 from feedback.models import CaseEvent, FollowUp
 from surveys.models import Invitation, Order
-from surveys.planning import schedule_survey
+from surveys.outreach.planning import schedule_survey
 
 
 def schedule_recovery_survey(case: FollowUp, *, now: datetime | None = None) -> Invitation | None:

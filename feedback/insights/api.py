@@ -7,8 +7,16 @@ from ninja import Query, Router
 
 from feedback.insights import metrics, periods, tallies
 from feedback.insights.metrics import Row
+from feedback.insights.schemas import (
+    CesRowOut,
+    CsatRowOut,
+    NpsOut,
+    NpsRowOut,
+    PeriodQuery,
+    ResponseRateRowOut,
+    TrendQuery,
+)
 from feedback.insights.tallies import CesTally, CsatTally, NpsTally, ResponseRate
-from feedback.schemas import CesRowOut, CsatRowOut, NpsOut, NpsRowOut, PeriodQuery, ResponseRateRowOut, TrendQuery
 from surveys.models import Shop
 from surveys.requests import ShopRequest
 

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from feedback.accounts.staff import colleagues_in
 from feedback.casework import queue
 from feedback.insights import exports
-from feedback.schemas import PeriodQuery
+from feedback.insights.schemas import PeriodQuery
 from surveys.models import Membership, Shop
 from surveys.queries import shops_of
 

@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from surveys import phones, privacy
+from surveys import phones
 from surveys.admin.base import SHOP_ADMINS, ShopScopedAdmin
+from surveys.customer_data import privacy
 from surveys.models import (
     Customer,
     Erasure,
@@ -75,7 +76,7 @@ class CustomerAdmin(ShopScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Deleting a customer deletes their answers and changes the shop's numbers; the *Erase*
-        # action removes what identifies them and keeps the numbers (surveys.privacy).
+        # action removes what identifies them and keeps the numbers (surveys.customer_data.privacy).
         return False
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:

@@ -12,11 +12,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from surveys import import_mapping
 from surveys.admin.base import SHOP_ADMINS, ShopScopedAdmin
 from surveys.admin.customers import InvitationHistory
-from surveys.csv_import import import_orders
-from surveys.csv_layouts import COLUMNS, MAX_ROWS, REQUIRED_COLUMNS, CsvFileError
+from surveys.intake import import_mapping
+from surveys.intake.csv_import import import_orders
+from surveys.intake.csv_layouts import COLUMNS, MAX_ROWS, REQUIRED_COLUMNS, CsvFileError
 from surveys.models import (
     Order,
     PendingImport,

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from surveys.admin.base import SHOP_ADMINS, ShopScopedAdmin
-from surveys.api_keys import create_api_key
+from surveys.intake.api_keys import create_api_key
 from surveys.models import (
     ApiKey,
     ApiScope,

@@ -9,12 +9,12 @@ from django.http import HttpRequest
 from django.utils.text import slugify
 
 from surveys.admin.base import SHOP_ADMINS, ShopScopedAdmin
+from surveys.intake.orders import cancel_scheduled
 from surveys.models import (
     Invitation,
     Question,
     Survey,
 )
-from surveys.orders import cancel_scheduled
 from surveys.standard_questions import add_standard_questions
 
 

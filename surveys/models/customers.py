@@ -82,7 +82,7 @@ class Suppression(models.Model):
         BOUNCED = "bounced", "Bounced"
         COMPLAINED = "complained", "Marked as spam"
         MANUAL = "manual", "Added by staff"
-        # Stored as a one-way hash (surveys.suppressions.address_marker), never in clear.
+        # Stored as a one-way hash (surveys.outreach.suppressions.address_marker), never in clear.
         ERASED = "erased", "Erased at the customer's request"
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="suppressions")

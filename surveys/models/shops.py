@@ -99,7 +99,7 @@ class Shop(models.Model):
     retention_purges_reports = models.BooleanField(
         default=False, help_text="Delete the PDFs of monthly reports older than the retention period too."
     )
-    # Every answer submitted before this time has been anonymised (see surveys.retention.apply_retention).
+    # Every answer submitted before this time has been anonymised (see surveys.customer_data.retention.apply_retention).
     retention_applied_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

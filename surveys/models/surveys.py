@@ -203,7 +203,7 @@ class Invitation(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     # SHA-256 of the link token; the token itself exists only in the message sent.
     token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    # The link token is derived from this (surveys.tokens.link_token), so a resend repeats it.
+    # The link token is derived from this (surveys.outreach.tokens.link_token), so a resend repeats it.
     token_nonce = models.CharField(max_length=32, blank=True)
     # The reminder carries a link of its own; both links open the same survey.
     reminder_token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)

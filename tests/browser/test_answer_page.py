@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from feedback.answer_page import answering
 from feedback.models import Answer, Response
 from surveys.models import Invitation
-from surveys.tokens import hash_token, new_token
+from surveys.outreach.tokens import hash_token, new_token
 from tests.browser.conftest import PHONE, axe_violations
 from tests.factories import InvitationFactory, SurveyFactory
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from feedback.models import Answer, Response
 from surveys.models import Invitation, Question, Suppression
-from surveys.tokens import hash_token, new_token
+from surveys.outreach.tokens import hash_token, new_token
 from tests.factories import InvitationFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db

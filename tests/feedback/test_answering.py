@@ -9,7 +9,7 @@ from django.utils import timezone
 from feedback.answer_page.answering import InvalidAnswer, Link, check_value, open_link, save_answers, submit_answer
 from feedback.models import Response
 from surveys.models import Invitation, Question
-from surveys.tokens import hash_token, new_token
+from surveys.outreach.tokens import hash_token, new_token
 from tests.factories import InvitationFactory, ResponseFactory, SurveyFactory
 
 

@@ -274,7 +274,7 @@ def world(db):
     from feedback.models import AlertDelivery, FlagRules
     from reports.models import ReportRun
     from sentiment.models import Theme
-    from surveys.api_keys import create_api_key
+    from surveys.intake.api_keys import create_api_key
     from surveys.models import Suppression, WebhookDelivery, WebhookSource
 
     case = flag_response(ResponseFactory(score=1, comment="Broken and late."))

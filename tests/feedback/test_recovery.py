@@ -10,7 +10,7 @@ from feedback.casework.flagging import flag_response
 from feedback.casework.recovery import came_back, recovery
 from feedback.models import CaseEvent, FlagRules
 from surveys.models import Invitation, Survey
-from surveys.planning import plan_invitations
+from surveys.outreach.planning import plan_invitations
 from tests.factories import OrderFactory, ResponseFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def test_a_recovery_survey_is_never_sent_for_an_order(case, recovery_survey):
 
 
 def test_the_recovery_survey_is_sent_despite_the_throttle(case, agent, recovery_survey, mailbox):
-    from surveys.sending import send_due_invitations
+    from surveys.outreach.sending import send_due_invitations
 
     Invitation.objects.filter(pk=case.response.invitation_id).update(sent_at=timezone.now() - timedelta(days=3))
     cases.resolve(case, resolution="fixed", by=agent)

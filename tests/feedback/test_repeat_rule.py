@@ -1,5 +1,5 @@
 """The repeat-customer rule is written twice: in Python for the survey filters
-(surveys.planning.is_repeat_customer) and in SQL, by the trigger that records it on each response
+(surveys.outreach.planning.is_repeat_customer) and in SQL, by the trigger that records it on each response
 (feedback migration 0013). Here both read the same order histories and must agree, on SQLite and
 on PostgreSQL: earlier and later orders, test orders before and after, two orders at one moment,
 another customer's order, and a customer's only order."""
@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from surveys.planning import first_order_times, is_repeat_customer
+from surveys.outreach.planning import first_order_times, is_repeat_customer
 from tests.factories import CustomerFactory, OrderFactory, ResponseFactory, SurveyFactory
 from tests.feedback.test_metrics import tehran
 

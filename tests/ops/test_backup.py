@@ -10,8 +10,8 @@ import sys
 import pytest
 from django.utils import timezone
 
-from surveys.api_keys import create_api_key
-from surveys.orders import CustomerDetails, record_order
+from surveys.intake.api_keys import create_api_key
+from surveys.intake.orders import CustomerDetails, record_order
 from tests.conftest import ROOT, _database_url
 from tests.ops.conftest import app_env, gunicorn
 

@@ -19,9 +19,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from surveys.api_keys import create_api_key
+from surveys.intake.api_keys import create_api_key
+from surveys.intake.orders import CustomerDetails, record_order
 from surveys.models import Invitation, Order
-from surveys.orders import CustomerDetails, record_order
 from tests.conftest import ROOT, wait_until
 from tests.ops.conftest import PostgresServer, RedisServer, app_env, celery_worker_process, gunicorn
 
@@ -156,7 +156,7 @@ def test_a_worker_rides_out_a_redis_restart_mid_batch_and_sends_every_email_once
 
 SEED = """
 from django.utils import timezone
-from surveys.orders import CustomerDetails, record_order
+from surveys.intake.orders import CustomerDetails, record_order
 from tests.factories import SurveyFactory
 shop = SurveyFactory().shop
 for number in range({count}):

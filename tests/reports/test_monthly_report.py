@@ -21,7 +21,7 @@ from reports import domain
 from reports.data import monthly_report_data
 from reports.models import ReportRun, ReportSchedule
 from reports.pdf import render_monthly_report
-from surveys.api_keys import create_api_key
+from surveys.intake.api_keys import create_api_key
 from surveys.models import Language, Membership
 from tests.conftest import drop_database_connection_while_receiving, wait_until
 from tests.factories import ResponseFactory, ShopFactory, SurveyFactory

@@ -1,4 +1,4 @@
-from surveys.api_keys import create_api_key
+from surveys.intake.api_keys import create_api_key
 from surveys.models import ApiKey
 from tests.factories import OrderFactory, ShopFactory
 

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from surveys.api_keys import create_api_key
+from surveys.intake.api_keys import create_api_key
 from surveys.models import ApiKey, Customer, Invitation, Order
 from tests.conftest import ON_POSTGRESQL
 

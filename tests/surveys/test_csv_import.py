@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from surveys.csv_import import Rejection, import_orders
-from surveys.csv_layouts import MAX_ROWS, CsvFileError
+from surveys.intake.csv_import import Rejection, import_orders
+from surveys.intake.csv_layouts import MAX_ROWS, CsvFileError
 from surveys.models import Customer, Invitation, Membership, Order, OrderLine
 from tests.conftest import ON_POSTGRESQL
 from tests.factories import ShopFactory

@@ -5,8 +5,8 @@ import pytest
 from django.core.mail import get_connection
 
 from surveys import branding
-from surveys.emails import answer_url, build_invitation_email
-from surveys.tokens import new_token
+from surveys.outreach.emails import answer_url, build_invitation_email
+from surveys.outreach.tokens import new_token
 from tests.conftest import body_of
 from tests.factories import InvitationFactory
 
@@ -232,7 +232,7 @@ def test_headers_survive_a_real_smtp_server(persian_invitation, mailbox, setting
 
 
 def test_an_invitation_sent_again_is_the_same_message_but_its_reminder_is_not(invitation, mailbox):
-    from surveys.sending import send_due_invitations
+    from surveys.outreach.sending import send_due_invitations
 
     send_due_invitations()
     claimed = InvitationFactory._meta.model.objects.get(pk=invitation.pk)

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from surveys.import_mapping import forget_stale_uploads
+from surveys.intake.import_mapping import forget_stale_uploads
 from surveys.models import ColumnMapping, Order, PendingImport
 from tests.factories import ShopFactory
 from tests.surveys.test_store_exports import export, first_row

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from feedback.casework.flagging import flag_response
-from surveys.csv_import import import_orders
+from surveys.intake.csv_import import import_orders
 from surveys.models import Order, WebhookSource
-from surveys.sending import send_due_invitations
+from surveys.outreach.sending import send_due_invitations
 from tests.conftest import body_of
 from tests.factories import ResponseFactory
 from tests.surveys.test_webhooks import (

@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from feedback.models import Response
 from surveys import phones
-from surveys.csv_import import import_orders
+from surveys.customer_data.privacy import erase_customer, find_customer
+from surveys.intake.csv_import import import_orders
+from surveys.intake.orders import CustomerDetails, record_order
+from surveys.intake.webhooks import sign
 from surveys.models import Customer, Invitation, Order, Suppression, WebhookSource
-from surveys.orders import CustomerDetails, record_order
-from surveys.privacy import erase_customer, find_customer
-from surveys.suppressions import suppress
-from surveys.webhooks import sign
+from surveys.outreach.suppressions import suppress
 from tests.factories import CustomerFactory, OrderFactory, ResponseFactory, ShopFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db

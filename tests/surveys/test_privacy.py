@@ -20,12 +20,12 @@ from feedback.insights.tallies import nps_tally
 from feedback.models import Answer, CaseEvent, CaseNote, FollowUp, Response
 from reports.models import ReportRun
 from sentiment.models import AnswerTheme, LearnedModel, SentimentScore
-from surveys import privacy
+from surveys.customer_data import privacy
+from surveys.intake.orders import CustomerDetails, record_order
 from surveys.models import Customer, Erasure, Invitation, Membership, Order, OrderLine, Suppression
-from surveys.orders import CustomerDetails, record_order
-from surveys.planning import ERASED_REASON
-from surveys.sending import send_due_invitations
-from surveys.suppressions import MARKER_PREFIX, record_provider_event, suppress, suppressed_among
+from surveys.outreach.planning import ERASED_REASON
+from surveys.outreach.sending import send_due_invitations
+from surveys.outreach.suppressions import MARKER_PREFIX, record_provider_event, suppress, suppressed_among
 from tests.conftest import body_of
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, ResponseFactory, SurveyFactory
 

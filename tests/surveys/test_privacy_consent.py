@@ -7,13 +7,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from surveys import consent
-from surveys.csv_import import import_orders
+from surveys.intake.csv_import import import_orders
+from surveys.intake.orders import CustomerDetails, record_order
+from surveys.intake.webhook_payloads import parse_shopify_order
 from surveys.models import Consent, Customer, Invitation, Shop, WebhookSource
-from surveys.orders import CustomerDetails, record_order
-from surveys.reminders import send_due_reminders
-from surveys.sending import send_due_invitations
-from surveys.webhook_payloads import parse_shopify_order
+from surveys.outreach import consent
+from surveys.outreach.reminders import send_due_reminders
+from surveys.outreach.sending import send_due_invitations
 from tests.factories import CustomerFactory, ShopFactory
 from tests.surveys.test_webhooks import (
     SHOPIFY_SECRET,

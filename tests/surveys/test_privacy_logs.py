@@ -12,7 +12,7 @@ from django.utils import timezone
 from feedback.casework import cases
 from feedback.models import FollowUp
 from surveys.models import Invitation, Membership, WebhookSource
-from surveys.suppressions import record_provider_event
+from surveys.outreach.suppressions import record_provider_event
 from tests.conftest import body_of, wait_until
 from tests.surveys.test_webhooks import SHOPIFY_SECRET, post, shopify_headers, shopify_order
 

@@ -12,10 +12,11 @@ from feedback.casework.flagging import flag_response
 from feedback.insights.tallies import nps_tally
 from feedback.models import Answer, CaseNote
 from reports.models import ReportRun
-from surveys import privacy, retention, tasks
+from surveys import tasks
+from surveys.customer_data import privacy, retention
+from surveys.customer_data.retention import apply_retention, months_before
 from surveys.models import Customer, Invitation, Shop, Suppression
-from surveys.retention import apply_retention, months_before
-from surveys.suppressions import MARKER_PREFIX, suppress, suppressed_among
+from surveys.outreach.suppressions import MARKER_PREFIX, suppress, suppressed_among
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, ResponseFactory
 
 # Dates and months against the clock: CI runs these on the days calendars turn.

@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from surveys import emails, planning, sms
+from surveys.intake.orders import CustomerDetails, OrderLineDetails, record_order, update_order
 from surveys.models import Invitation, Suppression, Survey
-from surveys.orders import CustomerDetails, OrderLineDetails, record_order, update_order
-from surveys.planning import next_sending_time
-from surveys.reminders import expire_invitations, send_due_reminders
-from surveys.sending import send_due_invitations
-from surveys.suppressions import suppress
+from surveys.outreach import emails, planning, sms
+from surveys.outreach.planning import next_sending_time
+from surveys.outreach.reminders import expire_invitations, send_due_reminders
+from surveys.outreach.sending import send_due_invitations
+from surveys.outreach.suppressions import suppress
 from tests.conftest import body_of, free_port
 from tests.factories import ShopFactory, SurveyFactory
 
@@ -427,7 +427,7 @@ def phone_order(shop, *, phone="+98 912 000 1234"):
 
 @pytest.mark.django_db
 def test_a_customer_with_only_a_phone_is_surveyed_by_sms_when_the_shop_allows_it(shop, client, caplog):
-    caplog.set_level(logging.INFO, logger="surveys.sms")
+    caplog.set_level(logging.INFO, logger="surveys.outreach.sms")
     shop.sms_enabled = True
     shop.save()
     order = phone_order(shop)
@@ -436,7 +436,7 @@ def test_a_customer_with_only_a_phone_is_surveyed_by_sms_when_the_shop_allows_it
 
     invitation = order.invitations.get()
     assert (invitation.channel, invitation.status) == ("sms", "sent")
-    [text] = [record.getMessage() for record in caplog.records if record.name == "surveys.sms"]
+    [text] = [record.getMessage() for record in caplog.records if record.name == "surveys.outreach.sms"]
     token = re.search(r"/s/([\w-]+)/", text).group(1)
     assert len(token) == 22  # 128 bits, short enough for one segment
     assert sms.sms_segments(sms.build_invitation_sms(invitation, url=emails.answer_url(token))) == 1

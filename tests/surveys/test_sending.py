@@ -7,12 +7,12 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from surveys import planning, sending
+from surveys.intake.orders import CustomerDetails, record_order
 from surveys.models import Customer, Invitation, Suppression
-from surveys.orders import CustomerDetails, record_order
-from surveys.sending import send_due_invitations
-from surveys.suppressions import suppress
-from surveys.tokens import hash_token
+from surveys.outreach import planning, sending
+from surveys.outreach.sending import send_due_invitations
+from surveys.outreach.suppressions import suppress
+from surveys.outreach.tokens import hash_token
 from tests.conftest import body_of, drop_database_connection_while_receiving, free_port
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, SurveyFactory
 

@@ -9,8 +9,8 @@ from django.test import Client
 from django.utils import timezone
 
 from surveys import tasks
+from surveys.intake.orders import CustomerDetails, record_order
 from surveys.models import Customer, Erasure, Membership, WebhookSource
-from surveys.orders import CustomerDetails, record_order
 from tests.factories import CustomerFactory
 from tests.surveys.test_webhooks import SHOPIFY_SECRET, post, shopify_headers
 

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from surveys.models import Channel
-from surveys.sms import (
+from surveys.outreach.sms import (
     ConsoleGateway,
     KavenegarGateway,
     SmsRejected,
@@ -321,7 +321,7 @@ def test_kavenegar_refuses_an_empty_number_without_calling(kavenegar):
 
 
 def test_console_gateway_logs_the_message_with_the_number_masked(caplog):
-    caplog.set_level(logging.INFO, logger="surveys.sms")
+    caplog.set_level(logging.INFO, logger="surveys.outreach.sms")
 
     message_id = ConsoleGateway().send(to="09121234567", text="خریدتان چطور بود؟ https://x.ir/r/1")
 

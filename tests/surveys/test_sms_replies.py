@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from surveys.models import Channel, Invitation, Suppression
-from surveys.sending import send_due_invitations
-from surveys.sms import is_stop_reply
-from surveys.tokens import hash_token, new_token
+from surveys.outreach.sending import send_due_invitations
+from surveys.outreach.sms import is_stop_reply
+from surveys.outreach.tokens import hash_token, new_token
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory, ShopFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from surveys.csv_import import import_orders
-from surveys.csv_layouts import CsvFileError
+from surveys.intake.csv_import import import_orders
+from surveys.intake.csv_layouts import CsvFileError
 from surveys.models import Invitation, Order
 
 # Shopify's order export, its columns in Shopify's order (Shopify Help Center, "Exporting orders").

@@ -7,8 +7,8 @@ from django.test import Client
 from django.utils import timezone
 
 from surveys.models import Invitation, Suppression
-from surveys.suppressions import is_suppressed, record_provider_event, suppress
-from surveys.tokens import hash_token, new_token
+from surveys.outreach.suppressions import is_suppressed, record_provider_event, suppress
+from surveys.outreach.tokens import hash_token, new_token
 from tests.factories import InvitationFactory, OrderFactory, SurveyFactory
 
 ONE_CLICK = "List-Unsubscribe=One-Click"

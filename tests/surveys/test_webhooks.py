@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from surveys.intake.webhooks import delivery_key, sign, verify_signature
 from surveys.models import Invitation, Order, Survey, WebhookDelivery, WebhookSource
-from surveys.webhooks import delivery_key, sign, verify_signature
 from tests.factories import OrderFactory, ShopFactory, SurveyFactory
 
 ROOT = Path(__file__).resolve().parents[2]

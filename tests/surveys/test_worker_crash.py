@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from surveys import sending
+from surveys.intake.orders import CustomerDetails, record_order
 from surveys.models import Invitation
-from surveys.orders import CustomerDetails, record_order
+from surveys.outreach import sending
 from tests.conftest import body_of, kill_worker, wait_until
 
 CUSTOMERS = 30

@@ -19,11 +19,11 @@ from feedback.domain import analyse_response
 from feedback.insights.periods import Calendar
 from feedback.models import FollowUp
 from reports.domain import last_month, make_report_now, schedule_of
-from surveys.api_keys import create_api_key
+from surveys.intake.api_keys import create_api_key
+from surveys.intake.orders import CustomerDetails, record_order
 from surveys.models import ApiKey, Invitation, Membership, Order, Shop, Survey
-from surveys.orders import CustomerDetails, record_order
+from surveys.outreach.tokens import hash_token, new_token
 from surveys.standard_questions import add_standard_questions
-from surveys.tokens import hash_token, new_token
 
 STAFF_APPS = ["surveys", "feedback", "sentiment", "reports"]
 

@@ -1,11 +1,11 @@
-"""`manage.py import_orders SHOP FILE`: import a shop's past orders from a CSV file (surveys.csv_import)."""
+"""`manage.py import_orders SHOP FILE`: import a shop's past orders from a CSV file (surveys.intake.csv_import)."""
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from surveys.csv_import import import_orders
-from surveys.csv_layouts import COLUMNS, MAX_ROWS, CsvFileError
+from surveys.intake.csv_import import import_orders
+from surveys.intake.csv_layouts import COLUMNS, MAX_ROWS, CsvFileError
 from surveys.models import Shop
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from surveys import unsubscribe_views
+from surveys.outreach import unsubscribe_views
 
 urlpatterns = [
     path("u/<str:token>/", unsubscribe_views.unsubscribe, name="unsubscribe"),

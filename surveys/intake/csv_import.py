@@ -16,7 +16,7 @@ problem (a wrong header, too many rows, not UTF-8) stores nothing. Each order is
 then stored in batches through `record_orders`, which answers for each on its own:
 one bad row never loses the others.
 
-The layouts are in surveys.csv_layouts, the cells' parsers in surveys.csv_cells."""
+The layouts are in surveys.intake.csv_layouts, the cells' parsers in surveys.intake.csv_cells."""
 
 import csv
 import itertools
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
-from surveys.csv_layouts import (
+from surveys.intake.csv_layouts import (
     LINE_COLUMNS,
     MAX_ROWS,
     ORDER_COLUMNS,
@@ -35,8 +35,8 @@ from surveys.csv_layouts import (
     cell_parsers,
     layout_for,
 )
+from surveys.intake.orders import CustomerDetails, InvalidOrder, NewOrder, OrderLineDetails, Recorded, record_orders
 from surveys.models import Order, Shop
-from surveys.orders import CustomerDetails, InvalidOrder, NewOrder, OrderLineDetails, Recorded, record_orders
 
 # Orders stored per transaction: a few queries per batch, not per order.
 BATCH_SIZE = 500

@@ -1,6 +1,6 @@
 """Orders in, from every way they come (the API, webhooks, CSV): checked, stored once with their
 customer found or created, updated as they move (fulfilled, delivered, cancelled), and handed to
-the rules of surveys.planning."""
+the rules of surveys.outreach.planning."""
 
 import logging
 from collections.abc import Sequence
@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from config import mail
 from surveys import phones
-from surveys.consent import is_newer
 from surveys.errors import DomainError
 from surveys.models import (
     Customer,
@@ -25,7 +24,8 @@ from surveys.models import (
     Shop,
     Survey,
 )
-from surveys.planning import next_sending_time, plan_invitations, schedule_invitations
+from surveys.outreach.consent import is_newer
+from surveys.outreach.planning import next_sending_time, plan_invitations, schedule_invitations
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class CustomerDetails:
     phone: str = ""
     name: str = ""
     language: str = ""
-    # What the customer said about being contacted (surveys.consent), if the store says;
+    # What the customer said about being contacted (surveys.outreach.consent), if the store says;
     # without its own time it was said with the order.
     consent: str = ""
     consent_at: datetime | None = None

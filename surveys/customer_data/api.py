@@ -4,7 +4,7 @@ from typing import Any
 
 from ninja import Router
 
-from surveys import privacy
+from surveys.customer_data import privacy
 from surveys.models import Customer, Shop
 from surveys.requests import ShopRequest
 from surveys.schemas import CustomerLookupIn, ErasureOut

@@ -1,7 +1,7 @@
 """Importing another store's export in the admin: upload it, see its first rows, say which of
 Bazgasht's fields each column holds (or leave it out), preview what would be stored and what
 rejected, then import. The mapping is remembered for the shop, for its next file with the same
-columns. Bazgasht's own columns and Shopify's order export need no mapping (surveys.csv_import).
+columns. Bazgasht's own columns and Shopify's order export need no mapping (surveys.intake.csv_import).
 """
 
 import csv
@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from surveys.csv_import import ImportReport, import_orders
-from surveys.csv_layouts import COLUMNS, CsvFileError, layout_for
+from surveys.intake.csv_import import ImportReport, import_orders
+from surveys.intake.csv_layouts import COLUMNS, CsvFileError, layout_for
 from surveys.models import ColumnMapping, PendingImport, Shop
 
 # An upload nobody mapped is deleted after this long: it holds customers' details.

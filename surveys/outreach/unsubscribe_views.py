@@ -12,11 +12,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from surveys import suppressions
 from surveys.branding import brand_colours
-from surveys.emails import email_language
 from surveys.localise import text_direction
 from surveys.models import Channel, Language
+from surveys.outreach import suppressions
+from surveys.outreach.emails import email_language
 from surveys.queries import invitations_with_token
 
 

@@ -14,10 +14,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
-from surveys.consent import shopify_consent, woocommerce_consent
 from surveys.errors import DomainError
+from surveys.intake.orders import CustomerDetails, NewOrder, OrderLineDetails
 from surveys.models import Customer, Language, OrderLine
-from surveys.orders import CustomerDetails, NewOrder, OrderLineDetails
+from surveys.outreach.consent import shopify_consent, woocommerce_consent
 
 log = logging.getLogger(__name__)
 

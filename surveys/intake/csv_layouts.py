@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from surveys.consent import parse_consent
-from surveys.csv_cells import (
+from surveys.errors import DomainError
+from surveys.intake.csv_cells import (
     CURRENCY_CODE,
     amount_cell,
     country_cell,
@@ -19,8 +19,8 @@ from surveys.csv_cells import (
     text_cell,
     time_cell,
 )
-from surveys.errors import DomainError
 from surveys.models import Shop
+from surveys.outreach.consent import parse_consent
 
 MAX_ROWS = 50_000
 

@@ -9,10 +9,10 @@ from django.core.mail import EmailMessage
 from django.db.models import Q
 
 from config import mail
+from surveys.customer_data.privacy import BATCH, erase_customer, export_customer, pages
 from surveys.models import Channel, Customer, Membership, Order, Shop
+from surveys.outreach.suppressions import normalise_address
 from surveys.phones import region_of
-from surveys.privacy import BATCH, erase_customer, export_customer, pages
-from surveys.suppressions import normalise_address
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ from django.db.models import Min
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from surveys.consent import contact_refusal
 from surveys.models import (
     Channel,
     Customer,
@@ -21,8 +20,9 @@ from surveys.models import (
     Suppression,
     Survey,
 )
-from surveys.suppressions import suppressed_among
-from surveys.tokens import hash_token, link_token, new_nonce
+from surveys.outreach.consent import contact_refusal
+from surveys.outreach.suppressions import suppressed_among
+from surveys.outreach.tokens import hash_token, link_token, new_nonce
 
 # The longest throttle a shop can set (Shop.throttle_days).
 MAX_THROTTLE_DAYS = 365

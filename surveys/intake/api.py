@@ -8,8 +8,8 @@ from django.utils import timezone
 from ninja import Path, Router, Status
 from pydantic import ValidationError
 
-from surveys import orders
 from surveys.errors import NotFound
+from surveys.intake import orders
 from surveys.models import Order, Shop
 from surveys.queries import orders_of
 from surveys.requests import ShopRequest

@@ -5,7 +5,7 @@ signature is checked before anything is parsed; a delivery id seen before is dro
 order itself is deduplicated by `record_orders` on (shop, order id), so a store resending
 the same order under a new delivery id still surveys nobody twice.
 
-The payloads themselves are read by surveys.webhook_payloads."""
+The payloads themselves are read by surveys.intake.webhook_payloads."""
 
 import base64
 import hashlib
@@ -20,12 +20,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from surveys import privacy, privacy_requests, tasks
+from surveys import tasks
+from surveys.customer_data import privacy, store_requests
 from surveys.errors import DomainError
-from surveys.models import Order, WebhookDelivery, WebhookSource
-from surveys.orders import InvalidOrder, record_orders, update_order
-from surveys.planning import schedule_invitations
-from surveys.webhook_payloads import (
+from surveys.intake.orders import InvalidOrder, record_orders, update_order
+from surveys.intake.webhook_payloads import (
     InvalidWebhook,
     _list,
     _mapping,
@@ -33,6 +32,8 @@ from surveys.webhook_payloads import (
     parse_shopify_order,
     parse_woocommerce_order,
 )
+from surveys.models import Order, WebhookDelivery, WebhookSource
+from surveys.outreach.planning import schedule_invitations
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def _privacy_request(source: WebhookSource, *, topic: str, delivery_id: str, pay
             except OperationalError as error:
                 raise TryAgainLater(f"the erasure could not be queued ({error}); send it again") from error
             return "every customer of the shop will be erased"
-        named = privacy_requests.customers_named(
+        named = store_requests.customers_named(
             shop,
             emails=[_text(customer.get("email"))],
             phones=[_text(customer.get("phone"))],
@@ -188,7 +189,7 @@ def _privacy_request(source: WebhookSource, *, topic: str, delivery_id: str, pay
             return f"{len(named)} customer(s) erased"
         request = _mapping(payload.get("data_request"), "data_request")
         try:
-            privacy_requests.send_data_request(shop, named, via=via, request_id=_text(request.get("id")))
+            store_requests.send_data_request(shop, named, via=via, request_id=_text(request.get("id")))
         except (smtplib.SMTPException, OSError) as error:
             raise TryAgainLater(
                 f"the shop's admins could not be emailed ({type(error).__name__}); send it again"

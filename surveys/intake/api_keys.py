@@ -12,7 +12,7 @@ from surveys.models import (
     Shop,
     default_api_scopes,
 )
-from surveys.tokens import hash_token, new_token
+from surveys.outreach.tokens import hash_token, new_token
 
 # --- API keys ------------------------------------------------------------------------
 

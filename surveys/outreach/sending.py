@@ -16,16 +16,23 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.database import record_done
-from surveys.emails import answer_url, build_invitation_email
 from surveys.models import (
     Channel,
     Customer,
     Invitation,
     Survey,
 )
-from surveys.planning import MAX_THROTTLE_DAYS, give_link, link_of, next_sending_time, refusal_of, throttle_reason
-from surveys.suppressions import suppressed_among
-from surveys.tokens import hash_token
+from surveys.outreach.emails import answer_url, build_invitation_email
+from surveys.outreach.planning import (
+    MAX_THROTTLE_DAYS,
+    give_link,
+    link_of,
+    next_sending_time,
+    refusal_of,
+    throttle_reason,
+)
+from surveys.outreach.suppressions import suppressed_among
+from surveys.outreach.tokens import hash_token
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +292,7 @@ def send_invitation(invitation: Invitation, *, token: str, connection: BaseEmail
 
 
 def _send_sms(item: ClaimedInvitation, *, now: datetime) -> None:
-    from surveys import sms
+    from surveys.outreach import sms
 
     invitation = item.invitation
     try:

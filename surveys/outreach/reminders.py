@@ -9,15 +9,15 @@ from django.core.mail import get_connection
 from django.db import transaction
 from django.utils import timezone
 
-from surveys.emails import build_invitation_email
 from surveys.models import (
     Channel,
     Invitation,
 )
-from surveys.planning import next_sending_time, refusal_of
-from surveys.sending import ClaimedInvitation, error_text, lock_for_sending
-from surveys.suppressions import suppressed_among
-from surveys.tokens import hash_token, new_token
+from surveys.outreach.emails import build_invitation_email
+from surveys.outreach.planning import next_sending_time, refusal_of
+from surveys.outreach.sending import ClaimedInvitation, error_text, lock_for_sending
+from surveys.outreach.suppressions import suppressed_among
+from surveys.outreach.tokens import hash_token, new_token
 
 log = logging.getLogger(__name__)
 

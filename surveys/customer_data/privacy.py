@@ -17,7 +17,7 @@ What becomes of each, by erasure and by retention alike:
   become "[erased]"; the rows and the case's times stay, so the timeline and the support
   figures do. The warning words found in a comment and the goodwill note are blanked.
 - Invitations lose their link tokens (the links open nothing) and any reason quoting an address.
-- The suppression list keeps an address only as a one-way hash (surveys.suppressions.address_marker).
+- The suppression list keeps an address only as a one-way hash (surveys.outreach.suppressions.address_marker).
 - The shop's learned sentiment model, whose vocabulary holds words of the comments it learnt
   from, is deleted and retrained from what remains.
 - Monthly report PDFs name flagged customers and quote comments: an erasure deletes those of
@@ -33,8 +33,8 @@ suppression list (as hashes), so a later order of theirs is stored but never sur
 writes the audit trail: an `Erasure` row and an "erased" event on each of their cases,
 saying who and when, never what.
 
-Retention runs in surveys.retention, and the requests a store passes on in
-surveys.privacy_requests, both by these rules."""
+Retention runs in surveys.customer_data.retention, and the requests a store passes on in
+surveys.customer_data.store_requests, both by these rules."""
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -54,8 +54,8 @@ from django.utils import timezone
 
 from surveys.errors import DomainError, NotFound
 from surveys.models import Channel, Consent, Customer, Erasure, Invitation, Order, Shop, Suppression
+from surveys.outreach.suppressions import MARKER_PREFIX, address_marker, normalise_address
 from surveys.phones import region_of
-from surveys.suppressions import MARKER_PREFIX, address_marker, normalise_address
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Each shop's retention: what it keeps longer than its `retention_months` is anonymised, in
-batches, by the same rules as an erasure (surveys.privacy), each app's part through its hook."""
+batches, by the same rules as an erasure (surveys.customer_data.privacy), each app's part through its hook."""
 
 import calendar
 import logging
@@ -10,9 +10,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from surveys.customer_data.privacy import BATCH, Retaining, anonymise_customers, hash_suppressions, holders, pages
 from surveys.models import Customer, Invitation, Order, Shop, Suppression
-from surveys.privacy import BATCH, Retaining, anonymise_customers, hash_suppressions, holders, pages
-from surveys.suppressions import MARKER_PREFIX
+from surveys.outreach.suppressions import MARKER_PREFIX
 
 log = logging.getLogger(__name__)
 

@@ -298,8 +298,9 @@ def take_reply(sender: str, text: str, *, region: str = "IR") -> int:
     every shop that texted them (they share the sending line, so the customer cannot tell them
     apart) and cancels their scheduled surveys there; how many shops. Anything else is ignored."""
     # Here, not at the top: this module is the gateways' too, imported before the models are ready.
-    from surveys import phones, suppressions
+    from surveys import phones
     from surveys.models import Channel, Invitation, Shop
+    from surveys.outreach import suppressions
 
     if not is_stop_reply(text):
         return 0

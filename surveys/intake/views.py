@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from surveys import sms, webhook_payloads, webhooks
 from surveys.errors import DomainError
+from surveys.intake import webhook_payloads, webhooks
 from surveys.models import WebhookSource
+from surveys.outreach import sms
 
 # (signature, topic, delivery id) headers per platform.
 _HEADERS: dict[str, tuple[str, str, str]] = {
