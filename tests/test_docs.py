@@ -4,6 +4,8 @@ whom it is for, and every command in a ```sh block is either run by a test named
 with the reason no test runs it. A command added to the docs that nobody runs fails here."""
 
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -59,7 +61,8 @@ NOT_RUN_BY_TESTS = {
     "rsync -a": "copies MEDIA_ROOT to a backup host: another machine",
     "export DATABASE_URL=postgres://postgres@127.0.0.1:5432/bazgasht_bench":
         "the benchmarks' database, on a PostgreSQL server of their own",
-    ".venv/bin/python bench/": "benchmarks: figures, not pass/fail, run by hand on a quiet machine and database",
+    ".venv/bin/python bench/": "benchmarks: figures, not pass/fail, run by hand on a quiet machine and database"
+    " (test_each_benchmark_command_in_the_docs_is_one_its_script_takes checks the command lines)",
 }  # fmt: skip
 
 FENCE = re.compile(r"^( *)```([\w-]*)\n(.*?)^\1```", re.M | re.S)
@@ -179,3 +182,25 @@ def test_the_command_finder_reads_continued_lines_as_one_command() -> None:
     assert 'curl -X POST http://127.0.0.1:8000/api/v1/orders -H "Authorization: Bearer $KEY" \\' in commands
     assert not any(command.startswith(("-H", "-d", '"customer"')) for command in commands)
     assert "make test    # install what the tests need and run them" in commands
+
+
+BENCH = re.compile(r"\.venv/bin/python (bench/\w+\.py)((?: --[\w-]+(?:[ =][^\s#-][^\s#]*)?)*)")
+
+
+def bench_commands() -> list[tuple[str, list[str]]]:
+    found = []
+    for _, command in shell_commands():
+        if match := BENCH.search(command):
+            found.append((match[1], re.findall(r"--[\w-]+", match[2])))
+    return found
+
+
+@pytest.mark.parametrize(("script", "options"), bench_commands(), ids=lambda value: str(value)[:60])
+def test_each_benchmark_command_in_the_docs_is_one_its_script_takes(script: str, options: list[str]) -> None:
+    # The benchmarks are run by hand (figures, not pass/fail), so here their command lines are
+    # checked against the scripts' own options: a renamed option fails here, not for the reader.
+    helped = subprocess.run(
+        [sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert helped.returncode == 0, helped.stderr
+    assert [option for option in options if option not in helped.stdout] == []
