@@ -3,6 +3,7 @@ analyzers), the examples a shop's own model learns from (comments labelled by th
 own score), retraining those models and reading history again."""
 
 from collections.abc import Callable, Iterable
+from itertools import islice
 
 from django.db.models import OuterRef, Q, Subquery
 
@@ -67,17 +68,30 @@ def retrain_shop_models() -> int:
     return trained
 
 
+# Answers read together in `rescore`: each batch is one transaction, one upsert of scores and
+# one model prediction per shop and language.
+RESCORE_BATCH = 500
+
+
 def rescore(answers: Iterable[Answer], *, progress: Callable[[int], None] | None = None) -> tuple[int, int]:
-    """Score the answers again; returns (scored, changed). `progress` hears every batch."""
+    """Score the answers again, in batches; returns (scored, changed). `progress` hears every batch.
+
+    Give answers with `select_related("response", "sentiment")`, or each costs two queries."""
     scored = changed = 0
-    for answer in answers:
-        before = getattr(answer, "sentiment", None)
-        previous = (before.label, before.polarity, before.analyzer) if before is not None else None
-        after = score_answer(answer)
-        scored += 1
-        changed += previous != (after.label, after.polarity, after.analyzer)
-        if progress is not None and scored % 100 == 0:
+    rows = iter(answers)
+    while batch := list(islice(rows, RESCORE_BATCH)):
+        before = [_reading_of(getattr(answer, "sentiment", None)) for answer in batch]
+        after = sentiment.read_answers(
+            [sentiment.Comment(answer.pk, answer.text, answer.response.shop_id) for answer in batch]
+        )
+        scored += len(batch)
+        changed += sum(previous != _reading_of(score) for previous, score in zip(before, after, strict=True))
+        if progress is not None:
             progress(scored)
     if progress is not None:
         progress(scored)
     return scored, changed
+
+
+def _reading_of(score: SentimentScore | None) -> tuple[str, float, str] | None:
+    return (score.label, score.polarity, score.analyzer) if score is not None else None

@@ -6,8 +6,11 @@ Which answers to read, and what the customers' scores teach, is feedback's knowl
 feedback's Answer by the model's name only."""
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,32 +33,116 @@ LANGUAGES = ("en", "fa")
 # --- Scoring ------------------------------------------------------------------------
 
 
+class Comment(NamedTuple):
+    """An answer's comment, with the shop whose themes and model read it."""
+
+    answer_id: int
+    text: str
+    shop_id: int
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a comment reads: its sentiment and each theme it mentions."""
+
+    sentiment: engine.Sentiment
+    themes: list[themes.ThemeMention]
+
+
 def read_answer(answer_id: int, text: str, *, shop_id: int) -> SentimentScore:
     """Score one answer's comment and tag its themes; reading again replaces both."""
-    result = analyze(text, shop_id=shop_id)
+    return read_answers([Comment(answer_id, text, shop_id)])[0]
+
+
+def read_answers(comments: Sequence[Comment]) -> list[SentimentScore]:
+    """Score answers' comments and tag their themes, one score per comment; reading again
+    replaces both. Each shop's comments are read together: its words and models are loaded
+    once, and its model reads all the comments of its language at once.
+
+    Side effects, in one transaction: each answer's SentimentScore is inserted or updated
+    (one upsert for all) and its AnswerTheme rows replaced (one delete, one insert)."""
+    by_shop: dict[int, list[Comment]] = {}
+    for comment in comments:
+        by_shop.setdefault(comment.shop_id, []).append(comment)
+    scores: dict[int, SentimentScore] = {}
+    tags: dict[int, list[AnswerTheme]] = {}
+    for shop_id, shops_comments in by_shop.items():
+        readings = read_texts(
+            [comment.text for comment in shops_comments],
+            words=vocabulary_of(shop_id),
+            model_for=partial(_shop_model, shop_id),
+        )
+        for comment, reading in zip(shops_comments, readings, strict=True):
+            result = reading.sentiment
+            scores[comment.answer_id] = SentimentScore(
+                answer_id=comment.answer_id, polarity=result.polarity, label=result.label,
+                confidence=result.confidence, language=result.language, analyzer=result.analyzer,
+            )  # fmt: skip
+            tags[comment.answer_id] = [
+                AnswerTheme(
+                    answer_id=comment.answer_id, theme=mention.theme, polarity=mention.polarity, label=mention.label
+                )
+                for mention in reading.themes
+            ]
     with transaction.atomic():
-        score, _ = SentimentScore.objects.update_or_create(
-            answer_id=answer_id,
-            defaults={
-                "polarity": result.polarity,
-                "label": result.label,
-                "confidence": result.confidence,
-                "language": result.language,
-                "analyzer": result.analyzer,
-            },
+        SentimentScore.objects.bulk_create(
+            scores.values(),
+            update_conflicts=True,
+            unique_fields=["answer"],
+            update_fields=["polarity", "label", "confidence", "language", "analyzer", "scored_at"],
         )
-        AnswerTheme.objects.filter(answer_id=answer_id).delete()
-        AnswerTheme.objects.bulk_create(
-            AnswerTheme(answer_id=answer_id, theme=mention.theme, polarity=mention.polarity, label=mention.label)
-            for mention in themes.themes_of(text, vocabulary_of(shop_id))
+        AnswerTheme.objects.filter(answer_id__in=list(tags)).delete()
+        AnswerTheme.objects.bulk_create(tag for answer_tags in tags.values() for tag in answer_tags)
+    return [scores[comment.answer_id] for comment in comments]
+
+
+def read_texts(
+    texts: Sequence[str],
+    *,
+    words: themes.Vocabulary,
+    model_for: Callable[[str], learned.ShopModel | None] | None = None,
+) -> list[Reading]:
+    """Each text's sentiment and themes: the per-answer reading, without the database.
+    `model_for(language)` is the shop's model for a language, if it has one that beats the
+    analyzer; it is asked once a language, and reads all the texts of its language at once."""
+    analyses = [engine.analyze(text) for text in texts]
+    return [
+        Reading(sentiment=sentiment, themes=themes.themes_of(text, words, analysis=analysis))
+        for text, analysis, sentiment in zip(
+            texts, analyses, _with_models(texts, analyses, model_for or _no_model), strict=True
         )
-    return score
+    ]
 
 
 def analyze(text: str, *, shop_id: int) -> engine.Sentiment:
     """The shop's own model for the text's language when it has one that beats the analyzer."""
-    model = _shop_model(shop_id, engine.detect_language(text))
-    return learned.predict(model, text) if model is not None else engine.analyze(text)
+    return _with_models([text], [engine.analyze(text)], partial(_shop_model, shop_id))[0]
+
+
+def _no_model(language: str) -> None:
+    return None
+
+
+def _with_models(
+    texts: Sequence[str],
+    analyses: list[engine.Sentiment],
+    model_for: Callable[[str], learned.ShopModel | None],
+) -> list[engine.Sentiment]:
+    # The analyzer's language is detect_language's: the model of the text's language reads it.
+    by_language: dict[str, list[int]] = {}
+    for index, analysis in enumerate(analyses):
+        by_language.setdefault(analysis.language, []).append(index)
+    results = list(analyses)
+    for language, indexes in by_language.items():
+        model = model_for(language)
+        if model is None:
+            continue
+        predicted = learned.predict_many(
+            model, [texts[index] for index in indexes], analyses=[analyses[index] for index in indexes]
+        )
+        for index, result in zip(indexes, predicted, strict=True):
+            results[index] = result
+    return results
 
 
 def vocabulary_of(shop_id: int) -> themes.Vocabulary:

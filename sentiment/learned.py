@@ -94,14 +94,17 @@ def predict(model: ShopModel, text: str) -> Sentiment:
     return predict_many(model, [text])[0]
 
 
-def predict_many(model: ShopModel, texts: Sequence[str]) -> list[Sentiment]:
-    """The shop model stacked with the shipped analyzer, one result a text."""
+def predict_many(
+    model: ShopModel, texts: Sequence[str], *, analyses: Sequence[Sentiment] | None = None
+) -> list[Sentiment]:
+    """The shop model stacked with the shipped analyzer, one result a text; `analyses` are
+    `engine.analyze` of the texts when the caller has them already."""
     if not texts:
         return []
     own = model.pipeline.decision_function(list(texts))
+    bases = analyses if analyses is not None else [engine.analyze(text) for text in texts]
     results = []
-    for text, model_z in zip(texts, own, strict=True):
-        base = engine.analyze(text)
+    for text, model_z, base in zip(texts, own, bases, strict=True):
         if not text.strip():
             results.append(base)
             continue

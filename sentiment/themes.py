@@ -8,7 +8,7 @@ box was crushed" is positive about delivery and negative about packaging.
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 from django.utils.translation import gettext_lazy as _
 
@@ -64,36 +64,49 @@ class ThemeMention:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Theme words ready to match: English lower-cased, Persian normalised."""
+    """Theme words ready to match: English as one pattern a theme (and one for them all),
+    Persian normalised, single words with the space that must come before them."""
 
-    english: dict[str, list[re.Pattern[str]]]
-    persian: dict[str, list[tuple[str, bool]]]  # (normalised word, is a compound)
+    names: tuple[str, ...]
+    any_english: re.Pattern[str] | None
+    english: dict[str, re.Pattern[str] | None]
+    persian_words: dict[str, re.Pattern[str] | None]  # " word": must start a word
+    persian_compounds: dict[str, re.Pattern[str] | None]  # looked for with the spaces taken out
 
 
 def vocabulary(extra: dict[str, dict[str, list[str]]] | None = None) -> Vocabulary:
     """The built-in themes plus a shop's own (`{"name": {"en": [...], "fa": [...]}}`)."""
     if not extra:
-        return _built_in_vocabulary()
-    return _vocabulary(extra)
+        return _vocabulary(())
+    return _vocabulary(
+        tuple((name, tuple(words.get("en", [])), tuple(words.get("fa", []))) for name, words in extra.items())
+    )
 
 
-@cache
-def _built_in_vocabulary() -> Vocabulary:
-    # Most shops add no themes: their words are compiled once a process, not once a comment.
-    return _vocabulary({})
-
-
-def _vocabulary(extra: dict[str, dict[str, list[str]]]) -> Vocabulary:
+# Words are compiled once a process for the built-in themes and once per set of a shop's
+# own, not once a comment.
+@lru_cache(maxsize=256)
+def _vocabulary(extra: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]) -> Vocabulary:
     merged: dict[str, dict[str, list[str]]] = {name: {**words} for name, words in BUILT_IN.items()}
-    for name, words in (extra or {}).items():
+    for name, english_words, persian_words in extra:
         entry = merged.setdefault(name, {"en": [], "fa": []})
-        for language in ("en", "fa"):
-            entry[language] = [*entry.get(language, []), *words.get(language, [])]
-    english = {name: [_english_word(word) for word in words.get("en", []) if word] for name, words in merged.items()}
+        entry["en"] = [*entry.get("en", []), *english_words]
+        entry["fa"] = [*entry.get("fa", []), *persian_words]
+    english = {name: [word for word in words.get("en", []) if word] for name, words in merged.items()}
     persian = {
         name: [_persian_word(word) for word in words.get("fa", []) if word.strip()] for name, words in merged.items()
     }
-    return Vocabulary(english=english, persian=persian)
+    return Vocabulary(
+        names=tuple(merged),
+        any_english=_english_words([word for words in english.values() for word in words]),
+        english={name: _english_words(words) for name, words in english.items()},
+        persian_words={
+            name: _any_of([f" {word}" for word, compound in words if not compound]) for name, words in persian.items()
+        },
+        persian_compounds={
+            name: _any_of([word for word, compound in words if compound]) for name, words in persian.items()
+        },
+    )
 
 
 def _persian_word(word: str) -> tuple[str, bool]:
@@ -102,32 +115,53 @@ def _persian_word(word: str) -> tuple[str, bool]:
     return normal.replace(" ", ""), " " in normal or "\u200c" in word
 
 
-def _english_word(word: str) -> re.Pattern[str]:
-    # Whole words, with their plural or past forms: "late" is not "latest".
-    return re.compile(rf"\b{re.escape(word)}(?:s|es|ed|d|ing)?\b", re.IGNORECASE)
+def _any_of(strings: list[str]) -> re.Pattern[str] | None:
+    # Finds where any of the strings is: one search instead of a substring test for each.
+    return re.compile("|".join(re.escape(string) for string in strings)) if strings else None
 
 
-def themes_of(text: str, words: Vocabulary) -> list[ThemeMention]:
-    """Each theme the text mentions, with the sentiment of the clauses that mention it."""
+def _english_words(words: list[str]) -> re.Pattern[str] | None:
+    # Whole words, with their plural or past forms: "late" is not "latest". One alternation
+    # finds a clause that any of the words would (the engine backtracks into each).
+    if not words:
+        return None
+    either = "|".join(re.escape(word) for word in words)
+    return re.compile(rf"\b(?:{either})(?:s|es|ed|d|ing)?\b", re.IGNORECASE)
+
+
+def themes_of(text: str, words: Vocabulary, *, analysis: engine.Sentiment | None = None) -> list[ThemeMention]:
+    """Each theme the text mentions, with the sentiment of the clauses that mention it.
+
+    `analysis` is `engine.analyze(text)` when the caller has it already: a theme mentioned in
+    every clause of a one-clause comment is read from it."""
     clauses = [clause.strip() for clause in _CLAUSES.split(text) if clause and clause.strip()]
+    # A clause is a stretch of the text between non-word characters, so an English word found
+    # in a clause is found in the whole text too: most themes are ruled out in one search.
+    english_in_text = words.any_english is not None and words.any_english.search(text) is not None
+    normalised = [f" {normalize(clause)}" for clause in clauses]
+    joined = [persian.replace(" ", "") for persian in normalised]
+    readings = {text: analysis} if analysis is not None else {}
     mentions = []
-    for name in words.english:
-        about = [clause for clause in clauses if _mentions(clause, name, words)]
+    for name in words.names:
+        english = words.english[name] if english_in_text else None
+        if english is not None and english.search(text) is None:
+            english = None
+        singles, compounds = words.persian_words[name], words.persian_compounds[name]
+        about = [
+            clause
+            for clause, persian, together in zip(clauses, normalised, joined, strict=True)
+            if (english is not None and english.search(clause))
+            or (singles is not None and singles.search(persian))
+            or (compounds is not None and compounds.search(together))
+        ]
         if not about:
             continue
-        reading = engine.analyze(". ".join(about))
+        said = ". ".join(about)
+        reading = readings.get(said)
+        if reading is None:
+            reading = readings[said] = engine.analyze(said)
         mentions.append(ThemeMention(theme=name, polarity=reading.polarity, label=reading.label))
     return mentions
-
-
-def _mentions(clause: str, theme: str, words: Vocabulary) -> bool:
-    if any(pattern.search(clause) for pattern in words.english[theme]):
-        return True
-    persian = f" {normalize(clause)}"
-    joined = persian.replace(" ", "")
-    # A single word must start a word (suffixes such as ها، تر، ی may follow); a compound is
-    # looked for with the clause's spaces taken out too.
-    return any((word in joined) if compound else (f" {word}" in persian) for word, compound in words.persian[theme])
 
 
 _LABELS = {
