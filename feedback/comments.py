@@ -18,7 +18,7 @@ def score_answer(answer: Answer) -> SentimentScore:
     return sentiment.read_answer(answer.pk, answer.text, shop_id=answer.response.shop_id)
 
 
-def _commented(shop: Shop, language: str) -> "Q":
+def _commented(shop: Shop, language: str) -> Q:
     return Q(response__shop=shop, sentiment__language=language) & ~Q(text="")
 
 

@@ -114,11 +114,6 @@ def read_texts(
     ]
 
 
-def analyze(text: str, *, shop_id: int) -> engine.Sentiment:
-    """The shop's own model for the text's language when it has one that beats the analyzer."""
-    return _with_models([text], [engine.analyze(text)], partial(_shop_model, shop_id))[0]
-
-
 def _no_model(language: str) -> None:
     return None
 
