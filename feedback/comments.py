@@ -5,7 +5,7 @@ own score), retraining those models and reading history again."""
 from collections.abc import Callable, Iterable
 from itertools import islice
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from feedback.models import Answer
 from sentiment import domain as sentiment
@@ -73,10 +73,22 @@ def retrain_shop_models() -> int:
 RESCORE_BATCH = 500
 
 
+def answers_to_rescore(shop: Shop | None = None) -> QuerySet[Answer]:
+    """Every comment (of one shop, or all), oldest first, with only what `rescore` reads: the
+    text, the shop and the stored reading to compare with."""
+    answers = (
+        Answer.objects.exclude(text="")
+        .select_related("response", "sentiment")
+        .only("pk", "text", "response__shop_id", "sentiment__label", "sentiment__polarity", "sentiment__analyzer")
+        .order_by("pk")
+    )
+    return answers.filter(response__shop=shop) if shop is not None else answers
+
+
 def rescore(answers: Iterable[Answer], *, progress: Callable[[int], None] | None = None) -> tuple[int, int]:
     """Score the answers again, in batches; returns (scored, changed). `progress` hears every batch.
 
-    Give answers with `select_related("response", "sentiment")`, or each costs two queries."""
+    Give answers as `answers_to_rescore` makes them, or each costs two queries."""
     scored = changed = 0
     rows = iter(answers)
     while batch := list(islice(rows, RESCORE_BATCH)):

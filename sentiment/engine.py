@@ -63,8 +63,8 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from sentiment import english, persian
 from sentiment.lexicons import load_lexicon
 
-ENGLISH_VERSION = "en-textblob-vader-3"
-PERSIAN_VERSION = "fa-lexicon-1"
+ENGLISH_VERSION = "en-textblob-vader-4"
+PERSIAN_VERSION = "fa-lexicon-2"
 TEXTBLOB_VERSION = "textblob-0.20"
 VADER_VERSION = "vader-3.3"
 
@@ -253,6 +253,17 @@ def _raw(polarity: float, found: bool, text: str, analyzer: str) -> Sentiment:
         polarity=polarity, label=label_for(polarity), confidence=round(min(1.0, abs(polarity)), 3), language=language,
         analyzer=analyzer,
     )  # fmt: skip
+
+
+# The "negative comment" rule a shop's flag rules start with (`comment_polarity_at_most`):
+# a comment read as negative with polarity at most this. `sentiment_eval` prints the share of
+# complaints and of praise it flags on each labelled set (docs/using.md has the figures).
+FLAG_AT_MOST = -0.3
+
+
+def is_negative_comment(result: Sentiment, *, at_most: float = FLAG_AT_MOST) -> bool:
+    """Whether the flag rule reads `result` as a complaint: no_signal and neutral never are."""
+    return result.label == "negative" and result.polarity <= at_most
 
 
 def label_for(polarity: float) -> str:

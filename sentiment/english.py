@@ -22,7 +22,13 @@ own rules miss much of how a customer writes, so the reading applies its own:
 - intensifiers scale the word after them; after the last "but" or "however" the writer
   says what they mean;
 - a negator that reaches no sentiment word ("it doesn't turn on") and a question are
-  counted: complaints with no sentiment word at all.
+  counted: complaints with no sentiment word at all;
+- "never" before "so", "such" or a comparative emphasises, it does not turn round ("never
+  been treated so badly", "never had a better steak"); "no one" and "nobody" reach the
+  end of their clause ("no one was able to help me");
+- praise hedged with "at best" is none ("fair at best"); thanks beside a complaint are
+  politeness or sarcasm, not praise ("thanks for losing my bag"); and what the customer
+  only wishes for ("a reply would be wonderful") counts a little against.
 """
 
 import re
@@ -51,6 +57,14 @@ CONTRAST = frozenset(["but", "however"])
 BEFORE_BUT, AFTER_BUT = 0.5, 1.5
 # Praise after these is a wish: "a zoom would be nice", "it should feel more solid".
 COUNTERFACTUAL = frozenset(["would", "could", "should", "might", "wish", "wished", "i'd", "you'd", "it'd", "we'd"])
+WANTED = 0.3  # what a wish praises counts this much against: the thing is missing
+# "Never" before these emphasises: "never been treated so badly", "never had such a cold meal".
+_EMPHASIS = frozenset(["so", "such", "more", "this", "that"])
+_COMPARATIVES = frozenset(["better", "best", "worse", "worst", "happier", "nicer", "tastier", "faster", "friendlier"])
+# Negators that reach the end of their clause: "no one was able to help me".
+_WHOLE_CLAUSE = frozenset(["nobody", "noone"])
+# Thanks beside a complaint are politeness or sarcasm: "thanks for losing my bag".
+THANKS = frozenset(["thanks", "thank you", "thank", "thx", "cheers", "appreciate it", "appreciated"])
 TOO = -1.0  # "too" before a word: "too small", "too loud"
 # "Sent the unit back", "took it back to the store": "back" after one of these verbs.
 SENDING = frozenset(["send", "sent", "sending", "return", "returned", "returning", "take", "took", "taking", "ship"])
@@ -78,7 +92,8 @@ class Lexicon:
         )
 
 
-CUSTOMER_TERMS = load_lexicon("en_customer.tsv")
+# Finglish (Persian in Latin letters) first: where a word is in both, the English reading wins.
+CUSTOMER_TERMS = {**load_lexicon("fa_finglish.tsv"), **load_lexicon("en_customer.tsv")}
 
 
 def with_general_words(general: Mapping[str, float]) -> Lexicon:
@@ -111,7 +126,7 @@ class Cues:
     def balance(self) -> float:
         """Positive minus negative, what negation turned round counted as turned."""
         turned = NEGATED_POSITIVE * self.negated_positive - NEGATED_NEGATIVE * self.negated_negative
-        return self.positive - self.negative + turned
+        return self.positive - self.negative + turned - WANTED * self.wanted
 
 
 def tokenize(text: str) -> list[str]:
@@ -155,9 +170,12 @@ def read_cues(text: str, *, lexicon: Lexicon = CUSTOMER) -> Cues:
     tokens = tokenize(text)
     valences = lexicon.valences
     but_at = max((i for i, token in enumerate(tokens) if token in CONTRAST), default=-1)
+    hedged = _hedged(tokens)
     sums = {"positive": 0.0, "negative": 0.0, "negated_positive": 0.0, "negated_negative": 0.0, "wanted": 0.0}
+    thanks = 0.0  # of "positive", what thanks added
     matches = bare = 0
     negated_until = -1  # index of the last token a negator reaches
+    negator = ""
     negation_found_word = True
     wishing = False  # a counterfactual earlier in this clause
     i = 0
@@ -178,7 +196,9 @@ def read_cues(text: str, *, lexicon: Lexicon = CUSTOMER) -> Cues:
             if negating_verb or is_negator(word):
                 if not negation_found_word:
                     bare += 1
-                negated_until, negation_found_word = i + NEGATION_SCOPE, False
+                negated_until, negation_found_word, negator = i + NEGATION_SCOPE, False, word
+                if word in _WHOLE_CLAUSE or (word == "no" and tokens[i + 1 : i + 2] == ["one"]):
+                    negated_until = _clause_end(tokens, i)
             elif _diminishes(tokens, i):
                 negated_until = i + NEGATION_SCOPE
             elif word in COUNTERFACTUAL:
@@ -197,7 +217,13 @@ def read_cues(text: str, *, lexicon: Lexicon = CUSTOMER) -> Cues:
         value *= BOOSTERS.get(tokens[i - 1], 1.0) if i else 1.0
         if but_at >= 0:
             value *= AFTER_BUT if i > but_at else BEFORE_BUT
+        if i in hedged and value > 0:  # "fair at best": the hedge is the reading
+            i += length
+            continue
         matches += 1
+        if i <= negated_until and negator == "never" and _emphasised(tokens, i, negated_until):
+            negated_until = -1
+            value *= BOOSTERS["very"]
         if i <= negated_until:
             negation_found_word = True
             negated_until = max(negated_until, i + length + 1)  # an "or" just after goes on negating
@@ -206,12 +232,39 @@ def read_cues(text: str, *, lexicon: Lexicon = CUSTOMER) -> Cues:
             sums["wanted"] += value
         elif value > 0:
             sums["positive"] += value
+            if term in THANKS:
+                thanks += value
         else:
             sums["negative"] -= value
         i += length
     if not negation_found_word:
         bare += 1
+    if thanks and (sums["negative"] or sums["negated_positive"]):
+        sums["positive"] -= thanks
     return Cues(**sums, bare_negations=bare, questions=text.count("?"), matches=matches)
+
+
+def _hedged(tokens: list[str]) -> set[int]:
+    """Where the praise is that "at best" hedges: the word before it, and the one before an
+    intensifier ("really good at best")."""
+    hedged = set()
+    for i in range(1, len(tokens) - 1):
+        if tokens[i] == "at" and tokens[i + 1] == "best":
+            hedged.add(i - 1)
+            if i >= 2 and tokens[i - 1] in BOOSTERS:
+                hedged.add(i - 2)
+    return hedged
+
+
+def _emphasised(tokens: list[str], i: int, negated_until: int) -> bool:
+    """After "never", whether the word at i is emphasised rather than turned round: "so" or
+    "such" before it in the negation's reach, or a comparative ("never had a better one")."""
+    start = max(0, negated_until - NEGATION_SCOPE)
+    return tokens[i] in _COMPARATIVES or any(token in _EMPHASIS for token in tokens[start:i])
+
+
+def _clause_end(tokens: list[str], i: int) -> int:
+    return next((j for j in range(i, len(tokens)) if tokens[j] in _CLAUSE_END), len(tokens))
 
 
 def _match(tokens: list[str], start: int, lexicon: Lexicon) -> tuple[str | None, int]:

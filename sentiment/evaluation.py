@@ -198,6 +198,26 @@ def auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
+@dataclass(frozen=True)
+class FlagShares:
+    """What the "negative comment" flag rule does on a labelled set."""
+
+    at_most: float
+    complaints_flagged: float  # share of the negative comments it flags
+    praise_flagged: float  # share of the positive ones
+
+
+def flag_shares(results: Sequence[Sentiment], labels: Sequence[bool], *, at_most: float) -> FlagShares:
+    flagged = [engine.is_negative_comment(result, at_most=at_most) for result in results]
+    complaints = [hit for hit, label in zip(flagged, labels, strict=True) if not label]
+    praise = [hit for hit, label in zip(flagged, labels, strict=True) if label]
+    return FlagShares(
+        at_most=at_most,
+        complaints_flagged=sum(complaints) / len(complaints) if complaints else 0.0,
+        praise_flagged=sum(praise) / len(praise) if praise else 0.0,
+    )
+
+
 # --- the analyzers measured ---------------------------------------------------------------------
 
 # name -> analyzer; each language's list ends with the shipped ones.
@@ -222,6 +242,7 @@ class Measured:
     name: str
     analyzer: str  # version string
     scores: Scores
+    results: list[Sentiment]
 
 
 def measure(labelled: LabelledSet) -> list[Measured]:
@@ -229,7 +250,7 @@ def measure(labelled: LabelledSet) -> list[Measured]:
     for name, analyze in ANALYZERS[labelled.language]:
         results = [analyze(text) for text in labelled.texts]
         version = results[0].analyzer if results else ""
-        measured.append(Measured(name, version, score_results(results, labelled.labels)))
+        measured.append(Measured(name, version, score_results(results, labelled.labels), results))
     return measured
 
 

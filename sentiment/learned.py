@@ -8,6 +8,9 @@ z = a·(the model's log-odds) + b·(the analyzer's log-odds) + c, with a, b, c f
 out-of-fold predictions over the training comments, so a model trained on few comments
 leans on the analyzer and one trained on many leans on itself.
 
+A trained model keeps only the numbers its prediction needs (`sentiment.ngrams`): it predicts
+without scikit-learn, and its bytes are plain dicts that load in milliseconds.
+
 Plain functions; storing a model (`dumps` → bytes, e.g. in a BinaryField) and deciding
 when to retrain are the caller's. `loads` unpickles: give it only bytes this application
 wrote itself.
@@ -16,7 +19,9 @@ wrote itself.
 import io
 import json
 import math
+import pickle
 import random
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +36,7 @@ from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sentiment import engine, evaluation
 from sentiment.engine import Sentiment
 from sentiment.evaluation import Scores, score_predictions, score_results
+from sentiment.ngrams import NgramScorer
 from sentiment.persian import normalize
 
 LEARNED_VERSION = "shop-1"
@@ -44,12 +50,13 @@ class NotEnoughExamples(ValueError):
 
 
 class IncompatibleModel(ValueError):
-    """The bytes were written by another model format or scikit-learn version: retrain."""
+    """The bytes were written by another model format (or, for the first format, another
+    scikit-learn version): retrain."""
 
 
 @dataclass
 class ShopModel:
-    pipeline: Pipeline  # text -> P(positive) from the shop's own comments
+    scorer: NgramScorer  # text -> log-odds of positive from the shop's own comments
     weights: tuple[float, float, float]  # stacking: model log-odds, analyzer log-odds, bias
     trained_on: int
     positives: int
@@ -65,6 +72,10 @@ class HeldOut:
     learned: Scores  # the shop model stacked with the analyzer, as `predict` uses it
     ngrams_alone: Scores  # the n-gram model without the analyzer
     analyzer_alone: Scores  # the shipped analyzer on the same test comments
+    truth: list[bool]  # the test comments' labels, and each reading of them
+    results: list[Sentiment]
+    alone: list[float]
+    analyses: list[Sentiment]
 
 
 def train(texts: Sequence[str], labels: Sequence[bool | str], *, seed: int = 0) -> ShopModel:
@@ -87,7 +98,7 @@ def train(texts: Sequence[str], labels: Sequence[bool | str], *, seed: int = 0) 
     analyzer = [_analyzer_log_odds(text) for text in texts]
     stacker = LogisticRegression().fit([[m, a] for m, a in zip(out_of_fold, analyzer, strict=True)], positive)
     weights = (float(stacker.coef_[0][0]), float(stacker.coef_[0][1]), float(stacker.intercept_[0]))
-    return ShopModel(pipeline=pipeline, weights=weights, trained_on=len(texts), positives=positives)
+    return ShopModel(scorer=NgramScorer.of(pipeline), weights=weights, trained_on=len(texts), positives=positives)
 
 
 def predict(model: ShopModel, text: str) -> Sentiment:
@@ -101,7 +112,7 @@ def predict_many(
     `engine.analyze` of the texts when the caller has them already."""
     if not texts:
         return []
-    own = model.pipeline.decision_function(list(texts))
+    own = model.scorer.log_odds(texts)
     bases = analyses if analyses is not None else [engine.analyze(text) for text in texts]
     results = []
     for text, model_z, base in zip(texts, own, bases, strict=True):
@@ -146,39 +157,67 @@ def cross_validate(texts: Sequence[str], labels: Sequence[bool], *, folds: int =
 def _held_out(
     texts: Sequence[str], labels: Sequence[bool], splits: list[tuple[list[int], list[int]]], *, seed: int
 ) -> HeldOut:
-    truth: list[bool] = []
-    stacked: list[float] = []
-    alone: list[float] = []
-    analyzer: list[Sentiment] = []
-    for train_rows, test_rows in splits:
-        model = train([texts[i] for i in train_rows], [labels[i] for i in train_rows], seed=seed)
-        test_texts = [texts[i] for i in test_rows]
-        truth += [bool(labels[i]) for i in test_rows]
-        stacked += [result.polarity for result in predict_many(model, test_texts)]
-        alone += [math.tanh(float(z) / 2) for z in model.pipeline.decision_function(test_texts)]
-        analyzer += [engine.analyze(text) for text in test_texts]
-    train_count = sum(len(train_rows) for train_rows, _ in splits) // len(splits)
+    parts = [
+        train_and_test(
+            [texts[i] for i in train_rows],
+            [labels[i] for i in train_rows],
+            [texts[i] for i in test_rows],
+            [labels[i] for i in test_rows],
+            seed=seed,
+        )
+        for train_rows, test_rows in splits
+    ]
+    truth = [label for part in parts for label in part.truth]
+    stacked = [result for part in parts for result in part.results]
+    alone = [polarity for part in parts for polarity in part.alone]
+    analyzer = [result for part in parts for result in part.analyses]
+    return _scored(sum(part.train_count for part in parts) // len(parts), truth, stacked, alone, analyzer)
+
+
+def train_and_test(
+    train_texts: Sequence[str], train_labels: Sequence[bool], test_texts: Sequence[str], test_labels: Sequence[bool],
+    *, seed: int = 0,
+) -> HeldOut:  # fmt: skip
+    """A model trained on one labelled set and measured on another (`sentiment_eval --train`)."""
+    model = train(train_texts, train_labels, seed=seed)
+    analyses = [engine.analyze(text) for text in test_texts]
+    stacked = predict_many(model, test_texts, analyses=analyses)
+    alone = [math.tanh(z / 2) for z in model.scorer.log_odds(test_texts)]
+    return _scored(len(train_texts), [bool(label) for label in test_labels], stacked, alone, analyses)
+
+
+def _scored(
+    train_count: int, truth: list[bool], stacked: list[Sentiment], alone: list[float], analyses: list[Sentiment]
+) -> HeldOut:
+    polarities = [result.polarity for result in stacked]
     return HeldOut(
         train_count=train_count,
         test_count=len(truth),
-        learned=score_predictions([p > 0 for p in stacked], stacked, truth),
+        learned=score_predictions([p > 0 for p in polarities], polarities, truth),
         ngrams_alone=score_predictions([p > 0 for p in alone], alone, truth),
-        analyzer_alone=score_results(analyzer, truth),
+        analyzer_alone=score_results(analyses, truth),
+        truth=truth,
+        results=stacked,
+        alone=alone,
+        analyses=analyses,
     )
 
 
 # --- storing ---------------------------------------------------------------------------------
 
 
+_FORMAT = 2  # 1: the whole scikit-learn pipeline through joblib, 2: the scorer's numbers
+
+
 def dumps(model: ShopModel) -> bytes:
-    header = {"format": 1, "version": model.version, "sklearn": sklearn.__version__}
-    buffer = io.BytesIO()
-    joblib.dump(model, buffer, compress=3)
-    return _MAGIC + json.dumps(header).encode() + b"\n" + buffer.getvalue()
+    header = {"format": _FORMAT, "version": model.version}
+    payload = zlib.compress(pickle.dumps(model, protocol=5), 6)
+    return _MAGIC + json.dumps(header).encode() + b"\n" + payload
 
 
 def loads(data: bytes) -> ShopModel:
-    """Raises IncompatibleModel for bytes of another format or scikit-learn version."""
+    """Raises IncompatibleModel for bytes of another format, or of the first format written
+    by another scikit-learn version."""
     if not data.startswith(_MAGIC):
         raise IncompatibleModel("not a Bazgasht sentiment model")
     header_line, _, payload = data[len(_MAGIC) :].partition(b"\n")
@@ -186,10 +225,19 @@ def loads(data: bytes) -> ShopModel:
         header = json.loads(header_line)
     except ValueError:
         raise IncompatibleModel("unreadable model header") from None
-    if header.get("format") != 1 or header.get("sklearn") != sklearn.__version__:
+    if header.get("format") == _FORMAT:
+        try:
+            model = pickle.loads(zlib.decompress(payload))  # noqa: S301 - our own bytes
+        except (zlib.error, pickle.UnpicklingError, AttributeError, EOFError) as error:
+            raise IncompatibleModel(f"unreadable model: {error}") from None
+    elif header.get("format") == 1 and header.get("sklearn") == sklearn.__version__:
+        # Stored before models kept only their numbers: the same model, read the slow way once.
+        model = joblib.load(io.BytesIO(payload))
+        if isinstance(model, ShopModel) and "pipeline" in model.__dict__:
+            model.scorer = NgramScorer.of(model.__dict__.pop("pipeline"))
+    else:
         raise IncompatibleModel(f"model written by {header}, this is scikit-learn {sklearn.__version__}: retrain")
-    model = joblib.load(io.BytesIO(payload))
-    if not isinstance(model, ShopModel):
+    if not isinstance(model, ShopModel) or not isinstance(getattr(model, "scorer", None), NgramScorer):
         raise IncompatibleModel("payload is not a ShopModel")
     return model
 

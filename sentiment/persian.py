@@ -46,14 +46,17 @@ _LETTERS.update({arabic: str(digit) for digit, arabic in enumerate("٠١٢٣٤٥
 _TRANSLATION = str.maketrans(_LETTERS)
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")  # عاااالی, خیلیییی
 # Prefixes and suffixes people write apart with a space instead of a non-joiner.
-_DETACHED_PREFIX = re.compile(r"(?<!\w)(نمی|می|بی|غیر) (?=\w)")
+_DETACHED_PREFIX = re.compile(r"(?<!\w)(نمی|می|بی|غیر|نا) (?=\w)")
 _DETACHED_SUFFIX = re.compile(r"(?<=\w) (ها|های|هایی|تر|ترین|ای)(?!\w)")
 
 
 def normalize(text: str) -> str:
     """One spelling for the same word: Persian letters (ی ک, not Arabic ي ك), no diacritics
     or tatweel, ASCII digits, no zero-width non-joiners (a word's parts are written
-    together), repeated letters cut to one, detached می/نمی/بی and ها/تر/ترین joined on."""
+    together), repeated letters cut to one, detached می/نمی/بی/نا and ها/تر/ترین joined on
+    ("نا مناسب" is "نامناسب")."""
+    if text.isascii():  # English: nothing to translate or join on, a third of the time
+        return _REPEATS.sub(r"\1", text.lower())
     text = text.translate(_TRANSLATION).lower()
     text = _REPEATS.sub(r"\1", text)
     text = _DETACHED_PREFIX.sub(r"\1", text)
@@ -249,6 +252,10 @@ class Cues:
         return not (self.matches or self.bare_negations)
 
 
+THANKS = frozenset(normalize(word) for word in ["ممنون", "ممنونم", "مرسی", "متشکرم", "متشکر", "تشکر", "سپاس"])
+THANKS |= frozenset(normalize(word) for word in ["سپاسگزارم", "سپاسگزار", "مچکرم", "ممنونیم", "مرسی از"])
+
+
 @dataclass
 class _Hit:
     start: int
@@ -307,7 +314,11 @@ def read_cues(text: str) -> Cues:
     contrast_at = max((i for i, token in enumerate(tokens) if token in CONTRAST), default=-1)
     positive = sum(value for value in emoji if value > 0)
     negative = -sum(value for value in emoji if value < 0)
+    # Thanks beside a complaint are politeness, not praise: "سفارش اشتباه ارسال شد، ممنون".
+    complaint = bare > 0 or negative > 0 or any(hit.value < 0 for hit in hits)
     for hit in hits:
+        if complaint and hit.value > 0 and tokens[hit.start] in THANKS:
+            continue
         value = hit.value
         if contrast_at >= 0:
             value *= AFTER_CONTRAST if hit.start > contrast_at else BEFORE_CONTRAST

@@ -104,3 +104,42 @@ def test_sentiment_eval_refuses_what_it_cannot_read(tmp_path):
         call_command("sentiment_eval", str(write(tmp_path, "notes.txt", "hello\nworld\n")), stdout=StringIO())
     with pytest.raises(CommandError, match="--folds"):
         call_command("sentiment_eval", str(write(tmp_path, "u.txt", UCI)), "--folds", "1", stdout=StringIO())
+
+
+def test_sentiment_eval_trains_on_one_file_and_tests_on_another(tmp_path):
+    def shop_file(name, words_good, words_bad, count):
+        rows = ["\tcomment\tlabel\tlabel_id"]
+        for number in range(count):
+            rows.append(f"{2 * number}\t{words_good[number % 2]} {number}\tHAPPY\t0")
+            rows.append(f"{2 * number + 1}\t{words_bad[number % 2]} {number}\tSAD\t1")
+        return write(tmp_path, name, "\n".join(rows) + "\n")
+
+    # Slang no lexicon knows: only a model trained on the first file reads the second.
+    train = shop_file("train.tsv", ["ghol bood", "tak bood"], ["chert bood", "pashimoon shodam"], 20)
+    test = shop_file("test.tsv", ["ghol", "tak"], ["chert", "pashimoon"], 10)
+    out = StringIO()
+
+    call_command("sentiment_eval", str(test), "--train", str(train), "--flag-at", "-0.3", "-0.6", stdout=out)
+
+    printed = out.getvalue()
+    assert "shop-learned model trained on train.tsv (40 comments):" in printed
+    [learned_row] = [line for line in printed.splitlines() if "n-grams + analyzer" in line]
+    assert learned_row.split()[5] == "1.000"  # macro-F1: every held-out comment read right
+    assert "flag rule (negative, polarity <= -0.30)" in printed
+    assert "flag rule (negative, polarity <= -0.60)" in printed
+    with pytest.raises(CommandError, match="is fa"):
+        call_command("sentiment_eval", str(write(tmp_path, "u.txt", UCI)), "--train", str(train), stdout=StringIO())
+    with pytest.raises(CommandError, match="--flag-at"):
+        call_command("sentiment_eval", str(test), "--flag-at", "0.5", stdout=StringIO())
+
+
+def test_flag_shares_count_complaints_and_praise_the_rule_flags():
+    def result(polarity, label):
+        return Sentiment(polarity=polarity, label=label, confidence=abs(polarity), language="en")
+
+    results = [result(-0.9, "negative"), result(-0.25, "negative"), result(0.0, "no_signal"), result(-0.5, "negative")]
+    labels = [False, False, False, True]
+
+    shares = evaluation.flag_shares(results, labels, at_most=-0.3)
+
+    assert (shares.complaints_flagged, shares.praise_flagged) == (pytest.approx(1 / 3), 1.0)

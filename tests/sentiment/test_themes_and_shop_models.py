@@ -61,10 +61,10 @@ def test_scoring_a_comment_stores_its_themes_and_scoring_again_replaces_them():
 
 # --- A shop's own model -------------------------------------------------------------------
 
-# Finglish (Persian in Latin letters): the shipped analyzers read it as English and find nothing,
-# which is exactly where a shop's own customers teach what the words mean.
-_GOOD = ["ali bood mamnoon", "kheyli khoob bood", "ghaza garm resid merci", "awli, damet garm", "mamnoon az peyk"]
-_BAD = ["sard resid", "kheyli dir resid", "ghaza sard bood, dige nemikharam", "peyk bad akhlagh bood", "afzaah"]
+# Finglish slang (Persian in Latin letters) that no lexicon knows: the shipped analyzers find
+# nothing in it, which is exactly where a shop's own customers teach what the words mean.
+_GOOD = ["ghol bood", "tarakundi", "harf nadasht", "tak bood", "ghol bood, harf nadasht"]
+_BAD = ["dige nemikharam", "chert bood", "halam beham khord", "pashimoon shodam", "bikhial"]
 
 
 def finglish_history(shop, count, seed=0):
@@ -94,7 +94,7 @@ def test_the_scheduler_trains_a_shop_model_that_reads_its_customers_and_records_
 
     trained = comments.retrain_shop_models()
     model = LearnedModel.objects.get(shop=shop, language="en")
-    response = ResponseFactory(score=2, comment="sard resid, afzaah", invitation__survey__shop=shop)
+    response = ResponseFactory(score=2, comment="chert bood, pashimoon shodam", invitation__survey__shop=shop)
     score = comments.score_answer(response.answers.get(question__kind="comment"))
 
     assert trained == 1

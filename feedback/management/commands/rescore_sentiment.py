@@ -6,8 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from feedback.comments import rescore
-from feedback.models import Answer
+from feedback.comments import answers_to_rescore, rescore
 from surveys.models import Shop
 
 
@@ -18,12 +17,12 @@ class Command(BaseCommand):
         parser.add_argument("--shop", help="Only this shop (its slug).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        answers = Answer.objects.exclude(text="").select_related("response", "sentiment").order_by("pk")
+        shop = None
         if options["shop"]:
             shop = Shop.objects.filter(slug=options["shop"]).first()
             if shop is None:
                 raise CommandError(f"no shop with the slug {options['shop']!r}")
-            answers = answers.filter(response__shop=shop)
+        answers = answers_to_rescore(shop)
         total = answers.count()
         started = time.monotonic()
 

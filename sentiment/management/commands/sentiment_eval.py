@@ -5,7 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sentiment import evaluation
+from sentiment import engine, evaluation
+from sentiment.engine import Sentiment
 from sentiment.evaluation import LabelledSet, Scores
 
 
@@ -21,6 +22,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("files", nargs="+", type=Path)
         parser.add_argument("--learned", action="store_true", help="also train a shop model on part of each file")
+        parser.add_argument(
+            "--train", type=Path, metavar="FILE",
+            help="train a shop model on this whole file and measure it on each of the files (same language)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--flag-at", type=float, nargs="+", default=[engine.FLAG_AT_MOST], metavar="POLARITY",
+            help=f"the flag rule's polarity, one or several (default {engine.FLAG_AT_MOST}, the shops' default)",
+        )  # fmt: skip
         parser.add_argument("--train-share", type=float, default=0.5, help="share of the file to train on")
         parser.add_argument("--folds", type=int, default=0, help="k-fold instead of one split (k >= 2)")
         parser.add_argument("--seed", type=int, default=0)
@@ -31,19 +40,24 @@ class Command(BaseCommand):
 
     def handle(
         self, *args: object, files: list[Path], learned: bool, train_share: float, folds: int, seed: int,
-        fit_on: list[Path], **options: object,
+        fit_on: list[Path], train: Path | None, flag_at: list[float], **options: object,
     ) -> None:  # fmt: skip
         if folds == 1 or folds < 0:
             raise CommandError("--folds needs at least 2")
         if not 0 < train_share < 1:
             raise CommandError("--train-share must be between 0 and 1")
+        if any(not -1 <= at_most <= 0 for at_most in flag_at):
+            raise CommandError("--flag-at takes polarities between -1 and 0")
         fit_sets = [self._read(path) for path in fit_on]
+        train_set = self._read(train) if train is not None else None
         for path in files:
             labelled = self._read(path)
             self._header(labelled)
             self._row_header()
-            for measured in evaluation.measure(labelled):
+            measured_all = evaluation.measure(labelled)
+            for measured in measured_all:
                 self._row(f"{measured.name} [{measured.analyzer}]", measured.scores)
+            self._flags(measured_all[-1].results, labelled, flag_at)
             if fit_sets:
                 same_language = [fit for fit in fit_sets if fit.language == labelled.language]
                 if not same_language:
@@ -58,6 +72,8 @@ class Command(BaseCommand):
                 )
             if learned:
                 self._learned(labelled, train_share=train_share, folds=folds, seed=seed)
+            if train_set is not None:
+                self._trained_on(train_set, labelled, seed=seed, flag_at=flag_at)
             self.stdout.write("")
 
     def _read(self, path: Path) -> LabelledSet:
@@ -85,6 +101,33 @@ class Command(BaseCommand):
             f"  {name:<52} {scores.accuracy:6.3f} {scores.macro_f1:7.3f} {scores.auc:6.3f} {scores.zero_share:6.1%} "
             f"{scores.no_signal_share:6.1%}   [[{tn} {fp}] [{fn} {tp}]]"
         )
+
+    def _flags(self, results: list[Sentiment], labelled: LabelledSet, flag_at: list[float]) -> None:
+        for at_most in flag_at:
+            shares = evaluation.flag_shares(results, labelled.labels, at_most=at_most)
+            self.stdout.write(
+                f"  flag rule (negative, polarity <= {at_most:+.2f}): {shares.complaints_flagged:.1%} of complaints "
+                f"flagged, {shares.praise_flagged:.1%} of praise"
+            )
+
+    def _trained_on(self, train_set: LabelledSet, labelled: LabelledSet, *, seed: int, flag_at: list[float]) -> None:
+        from sentiment import learned  # scikit-learn, only when asked
+
+        if train_set.language != labelled.language:
+            raise CommandError(
+                f"--train {train_set.name} is {train_set.language}, {labelled.name} is {labelled.language}"
+            )
+        try:
+            measured = learned.train_and_test(
+                train_set.texts, train_set.labels, labelled.texts, labelled.labels, seed=seed
+            )
+        except learned.NotEnoughExamples as error:
+            raise CommandError(f"--train {train_set.name}: {error}") from error
+        self.stdout.write(f"  shop-learned model trained on {train_set.name} ({measured.train_count} comments):")
+        self._row("  analyzer alone", measured.analyzer_alone)
+        self._row("  n-grams alone", measured.ngrams_alone)
+        self._row(f"  n-grams + analyzer [{learned.LEARNED_VERSION}]", measured.learned)
+        self._flags(measured.results, labelled, flag_at)
 
     def _learned(self, labelled: LabelledSet, *, train_share: float, folds: int, seed: int) -> None:
         from sentiment import learned  # scikit-learn, only when asked
