@@ -73,37 +73,33 @@ def retrain_shop_models() -> int:
 RESCORE_BATCH = 500
 
 
-def answers_to_rescore(shop: Shop | None = None) -> QuerySet[Answer]:
-    """Every comment (of one shop, or all), oldest first, with only what `rescore` reads: the
-    text, the shop and the stored reading to compare with."""
-    answers = (
-        Answer.objects.exclude(text="")
-        .select_related("response", "sentiment")
-        .only("pk", "text", "response__shop_id", "sentiment__label", "sentiment__polarity", "sentiment__analyzer")
-        .order_by("pk")
+# (answer id, text, shop id, stored label, polarity and analyzer, or None where never scored)
+Stored = tuple[int, str, int, str | None, float | None, str | None]
+
+
+def answers_to_rescore(shop: Shop | None = None) -> QuerySet[Answer, Stored]:
+    """Every comment (of one shop, or all), oldest first, as rows of only what `rescore` reads:
+    plain tuples, not model instances (a third of the time of reading them went on building
+    three objects a comment)."""
+    answers = Answer.objects.exclude(text="").order_by("pk")
+    if shop is not None:
+        answers = answers.filter(response__shop=shop)
+    return answers.values_list(
+        "pk", "text", "response__shop_id", "sentiment__label", "sentiment__polarity", "sentiment__analyzer"
     )
-    return answers.filter(response__shop=shop) if shop is not None else answers
 
 
-def rescore(answers: Iterable[Answer], *, progress: Callable[[int], None] | None = None) -> tuple[int, int]:
-    """Score the answers again, in batches; returns (scored, changed). `progress` hears every batch.
-
-    Give answers as `answers_to_rescore` makes them, or each costs two queries."""
+def rescore(answers: Iterable[Stored], *, progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """Score the answers (rows of `answers_to_rescore`) again, in batches; returns (scored,
+    changed). `progress` hears every batch."""
     scored = changed = 0
     rows = iter(answers)
     while batch := list(islice(rows, RESCORE_BATCH)):
-        before = [_reading_of(getattr(answer, "sentiment", None)) for answer in batch]
-        after = sentiment.read_answers(
-            [sentiment.Comment(answer.pk, answer.text, answer.response.shop_id) for answer in batch]
-        )
+        after = sentiment.read_answers([sentiment.Comment(pk, text, shop_id) for pk, text, shop_id, *_ in batch])
         scored += len(batch)
-        changed += sum(previous != _reading_of(score) for previous, score in zip(before, after, strict=True))
+        changed += sum(row[3:] != (n.label, n.polarity, n.analyzer) for row, n in zip(batch, after, strict=True))
         if progress is not None:
             progress(scored)
     if progress is not None:
         progress(scored)
     return scored, changed
-
-
-def _reading_of(score: SentimentScore | None) -> tuple[str, float, str] | None:
-    return (score.label, score.polarity, score.analyzer) if score is not None else None

@@ -123,3 +123,5 @@ def test_rescoring_history_reports_what_changed(capsys):
     score = SentimentScore.objects.get(answer=answer)
     assert (score.label, score.analyzer) == ("negative", engine.ENGLISH_VERSION)
     assert Answer.objects.get(pk=answer.pk).themes.filter(theme="quality").exists()
+    call_command("rescore_sentiment", "--shop", response.shop.slug)
+    assert "Re-scored 1 comments; 0 read differently now." in capsys.readouterr().out
