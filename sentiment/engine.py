@@ -23,6 +23,9 @@ English (`ENGLISH_VERSION`): z = bias + the weights in `ENGLISH_WEIGHTS` times
   question   question marks, up to 2
 (VADER's compound score is not an input any more: the reading reads the same words with
 better negation, and beside it the compound score's weight came out negative.)
+A comment in which none of these finds anything (a plain fact: "it took three weeks to
+arrive") is read by the general English n-gram model (`sentiment.general_english`, learned
+from VADER's other labelled sets and UCI; see `ENGLISH_GAP`) instead of being no_signal.
 
 Persian (`PERSIAN_VERSION`): `sentiment.persian` reads the comment (normalisation, negated
 verbs, emphasis, contrast, the project's lexicon and emoji); z = bias + the weights in
@@ -60,7 +63,7 @@ from dataclasses import dataclass
 from textblob.en import sentiment as pattern_sentiment
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from sentiment import english, persian
+from sentiment import english, general_english, persian
 from sentiment.lexicons import load_lexicon
 
 ENGLISH_VERSION = "en-textblob-vader-4"
@@ -83,6 +86,13 @@ ENGLISH_WEIGHTS = {
     "negation": -1.06,
     "question": -0.88,
 }
+# A comment in which the lexical reading finds nothing (no sentiment word, no negation, no
+# question: "it took three weeks to arrive") is read by the general English n-gram model
+# (`general_english`) alone: z = bias + learned · tanh(z_model / 2). The weight is fitted by
+# bench/english_learn.py; the bias is not: fitted, it leans to praise (in reviews and tweets a
+# plain fact mostly is), but in a shop's feedback a plain fact is as often a complaint, so the
+# model's own reading decides. Where the reading finds something, its rules decide.
+ENGLISH_GAP = {"bias": 0.0, "learned": 3.24}
 PERSIAN_WEIGHTS = {
     "bias": 0.57,
     "positive": 3.57,
@@ -183,6 +193,16 @@ def english_features(text: str) -> tuple[dict[str, float], bool]:
     return features, found
 
 
+def english_gap(text: str, *, learned: float | None = None) -> tuple[dict[str, float], bool]:
+    """For a comment the lexical reading finds nothing in: the general model's input, and
+    whether it knew any of the words; `learned` is its log-odds when the caller has them
+    (bench/english_learn.py, out-of-fold)."""
+    known = True
+    if learned is None:
+        learned, known = general_english.evidence(text)
+    return {"learned": math.tanh(learned / 2)}, known
+
+
 def persian_features(text: str) -> tuple[dict[str, float], bool]:
     """The Persian analyzer's inputs, and whether any of them found something."""
     cues = persian.read_cues(text)
@@ -197,7 +217,10 @@ def persian_features(text: str) -> tuple[dict[str, float], bool]:
 
 def english_evidence(text: str) -> tuple[float, bool]:
     features, found = english_features(text)
-    return log_odds(features, ENGLISH_WEIGHTS), found
+    if found:
+        return log_odds(features, ENGLISH_WEIGHTS), True
+    gap, known = english_gap(text)
+    return log_odds(gap, ENGLISH_GAP), known
 
 
 def persian_evidence(text: str) -> tuple[float, bool]:

@@ -6,9 +6,11 @@ lexicon (`lexicons/en_customer.tsv`: faults, returns, support lines, delivery, a
 wishes and warnings that mean something is wrong), whose reading of a term wins. VADER's
 own rules miss much of how a customer writes, so the reading applies its own:
 
-- a negator reaches NEGATION_SCOPE words, stops at the end of a clause and goes on past
-  "or" ("not slow or noisy"); "no" is a negator, not a negative word, so "I have had no
-  real problems with it" is praise; "refused to" and "failed to" negate what follows;
+- a negator reaches NEGATION_SCOPE words (not counting "a", "any", "single", "major" ...),
+  stops at the end of a clause and goes on past "or" ("not slow or noisy"); praise it turns
+  round that "enough" follows stays praise ("can't praise it highly enough"); "no" is a
+  negator, not a negative word, so "I have had no real problems with it" is praise;
+  "refused to" and "failed to" negate what follows;
   a phrase that starts with a negator ("no complaints", "can't go wrong") is read whole;
   "hardly", "barely", "rarely", "minimal", "few" and "little" (but not "a few", "a little")
   turn round what they reach as a negator does ("barely works", "very minimal difficulty");
@@ -18,7 +20,9 @@ own rules miss much of how a customer writes, so the reading applies its own:
   product lacks ("a bigger screen would have been nice"): kept apart as `wanted`, it does
   not count as praise;
 - "too" before a word is a complaint ("too small"), and so is "back" a few words after
-  "sent", "took", "returned" ("sent the unit back");
+  "sent", "took", "returned" ("sent the unit back"), a short life told as a fact
+  ("worked for two weeks", "great for the first three hours", "stopped charging"), and
+  something better than the thing reviewed ("a much better player than this");
 - intensifiers scale the word after them; after the last "but" or "however" the writer
   says what they mean;
 - a negator that reaches no sentiment word ("it doesn't turn on") and a question are
@@ -45,7 +49,7 @@ NEGATORS = frozenset(
 )
 _STRONGER = ["very", "really", "so", "extremely", "super", "incredibly", "absolutely", "totally", "completely"]
 _STRONGER += ["highly", "truly", "most", "especially", "particularly", "amazingly", "exceptionally", "utterly"]
-_WEAKER = ["somewhat", "slightly", "fairly", "kinda", "rather", "little", "bit", "partly"]
+_WEAKER = ["somewhat", "slightly", "fairly", "kinda", "rather", "little", "bit", "partly", "minor", "slight"]
 BOOSTERS = {**dict.fromkeys(_STRONGER, 1.3), **dict.fromkeys(_WEAKER, 0.6)}
 # How far a negator reaches, in words, and what it does to a word it reaches: "not good" is
 # milder than "bad", "not bad" milder still than "good" (VADER's figures are close to these).
@@ -71,6 +75,18 @@ SENDING = frozenset(["send", "sent", "sending", "return", "returned", "returning
 SENDING |= frozenset(["shipped", "bring", "brought", "mail", "mailed"])
 SENT_BACK = -2.0
 _SENDING_REACH = 4  # words between the verb and "back"
+# "It worked for two weeks", "lasted a month": a short life told as a plain fact.
+# "Great - for the first three hours" too; and "stopped playing", "stops charging".
+_SHORT_LIFE = re.compile(
+    r"\b(?:(?:worked|lasted|survived|died after|broke after|quit after)(?: for)?(?: only| just| about| maybe)?"
+    r"|for the first) (?:a|an|one|two|three|four|five|six|a few|a couple of|few|\d+)(?: more)?"
+    r" (?:hours?|days?|weeks?|months?|uses?)\b"
+    r"|\b(?:stopped|stoppped|stops|quit|quits) \w+ing\b"
+)
+# "You can find a much better player than this": better than what is reviewed is a complaint.
+_BETTER_THAN_THIS = re.compile(r"\bbetter (?:[a-z0-9'-]+ ){0,4}than (?:this|that|these|it|mine)\b")
+BETTER_THAN_THIS = -2.0
+SHORT_LIFE = -2.0
 # VADER's valences run -4..4, the customer lexicon's -3..3.
 GENERAL_SCALE = 0.75
 
@@ -163,6 +179,10 @@ def _diminishes(tokens: list[str], i: int) -> bool:
 _NEGATING_VERBS = frozenset(["refuse", "refuses", "refused", "fail", "fails", "failed"])
 # "Not difficult or slow", "no scratches nor dents": the negation goes on past these.
 _NEGATION_GOES_ON = frozenset(["or", "nor"])
+# Words a negation's reach does not count: "never had any real problems with it".
+_PASSED_OVER = frozenset(["a", "an", "the", "any", "single", "real", "major", "serious", "big", "much", "many"])
+# "Can't praise it highly enough": a negated praise that "enough" follows is praise.
+_ENOUGH_REACH = 4
 
 
 def read_cues(text: str, *, lexicon: Lexicon = CUSTOMER) -> Cues:
@@ -171,6 +191,7 @@ def read_cues(text: str, *, lexicon: Lexicon = CUSTOMER) -> Cues:
     valences = lexicon.valences
     but_at = max((i for i, token in enumerate(tokens) if token in CONTRAST), default=-1)
     hedged = _hedged(tokens)
+    short_lives = _short_lives(tokens)
     sums = {"positive": 0.0, "negative": 0.0, "negated_positive": 0.0, "negated_negative": 0.0, "wanted": 0.0}
     thanks = 0.0  # of "positive", what thanks added
     matches = bare = 0
@@ -190,6 +211,8 @@ def read_cues(text: str, *, lexicon: Lexicon = CUSTOMER) -> Cues:
             continue
         if i <= negated_until and word in _NEGATION_GOES_ON:
             negated_until = i + NEGATION_SCOPE
+        elif i <= negated_until and word in _PASSED_OVER:
+            negated_until += 1  # "haven't had a single problem", "no major complaints"
         negating_verb = word in _NEGATING_VERBS and i + 1 < len(tokens) and tokens[i + 1] == "to"
         term, length = (None, 1) if negating_verb else _match(tokens, i, lexicon)
         if term is None:
@@ -205,7 +228,9 @@ def read_cues(text: str, *, lexicon: Lexicon = CUSTOMER) -> Cues:
                 wishing = True
             elif word in CONTRAST:
                 wishing = False
-            if word == "too" and i + 1 < len(tokens) and tokens[i + 1] not in _CLAUSE_END:
+            if i in short_lives:
+                value = SHORT_LIFE
+            elif word == "too" and i + 1 < len(tokens) and tokens[i + 1] not in _CLAUSE_END:
                 value = TOO
             elif word == "back" and any(verb in SENDING for verb in tokens[max(0, i - _SENDING_REACH) : i]):
                 value = SENT_BACK
@@ -224,6 +249,8 @@ def read_cues(text: str, *, lexicon: Lexicon = CUSTOMER) -> Cues:
         if i <= negated_until and negator == "never" and _emphasised(tokens, i, negated_until):
             negated_until = -1
             value *= BOOSTERS["very"]
+        if i <= negated_until and value > 0 and "enough" in tokens[i + length : i + length + _ENOUGH_REACH]:
+            negated_until = -1
         if i <= negated_until:
             negation_found_word = True
             negated_until = max(negated_until, i + length + 1)  # an "or" just after goes on negating
@@ -241,6 +268,9 @@ def read_cues(text: str, *, lexicon: Lexicon = CUSTOMER) -> Cues:
         bare += 1
     if thanks and (sums["negative"] or sums["negated_positive"]):
         sums["positive"] -= thanks
+    if "than" in tokens and _BETTER_THAN_THIS.search(" ".join(tokens)):
+        sums["negative"] -= BETTER_THAN_THIS
+        matches += 1
     return Cues(**sums, bare_negations=bare, questions=text.count("?"), matches=matches)
 
 
@@ -254,6 +284,18 @@ def _hedged(tokens: list[str]) -> set[int]:
             if i >= 2 and tokens[i - 1] in BOOSTERS:
                 hedged.add(i - 2)
     return hedged
+
+
+def _short_lives(tokens: list[str]) -> set[int]:
+    """Where "worked for two weeks" and the like start (the index of their verb)."""
+    text = " ".join(tokens)
+    starts = {match.start() for match in _SHORT_LIFE.finditer(text)}
+    found, offset = set(), 0
+    for index, token in enumerate(tokens):
+        if offset in starts:
+            found.add(index)
+        offset += len(token) + 1
+    return found
 
 
 def _emphasised(tokens: list[str], i: int, negated_until: int) -> bool:

@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEV_SETS = ROOT.parent / "shared" / "data" / "sentiment"
 # Binary macro-F1 floors, a little under what the shipped analyzers measure.
 FIGURES = [
-    ("en/vader_amazonReviewSnippets_GroundTruth.txt", engine.analyze_english, 0.79),
-    ("en/uci_amazon_cells_labelled.txt", engine.analyze_english, 0.915),
+    ("en/vader_amazonReviewSnippets_GroundTruth.txt", engine.analyze_english, 0.815),
+    ("en/uci_amazon_cells_labelled.txt", engine.analyze_english, 0.92),
     ("fa/snappfood_dev.tsv", engine.analyze_persian, 0.805),
     ("fa/sentipers_original.csv", engine.analyze_persian, 0.75),
 ]

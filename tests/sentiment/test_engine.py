@@ -63,12 +63,22 @@ def test_analyze_labels_clear_persian_comments(text, label):
 
 
 def test_a_comment_with_nothing_to_go_on_is_no_signal_not_neutral():
-    for text, language in [("I ordered a phone.", "en"), ("سفارش شماره ۱۲ را گرفتم", "fa"), ("12345", "und")]:
+    # English words the general model never saw either: a plain fact it knows is read by it.
+    for text, language in [("Qwzx vbnm.", "en"), ("سفارش شماره ۱۲ را گرفتم", "fa"), ("12345", "und")]:
         result = analyze(text)
 
         assert (result.label, result.polarity, result.confidence, result.language) == (
             "no_signal", 0.0, 0.0, language
         )  # fmt: skip
+
+
+def test_a_plain_english_fact_is_read_by_the_general_model_without_a_lean_to_praise():
+    delay = analyze("It took three weeks to arrive.")
+    fact = analyze("I ordered a phone.")
+
+    assert delay.label == "negative"
+    assert fact.label == "neutral"
+    assert 0 < fact.polarity < 0.2
 
 
 def test_analyze_reads_both_parts_of_a_mixed_comment():
