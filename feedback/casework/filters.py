@@ -9,7 +9,7 @@ oldest first.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from feedback.casework.cases import overdue_now
 from feedback.models import FollowUp
@@ -65,15 +65,19 @@ def apply(found: QuerySet[FollowUp], criteria: CaseFilter, *, now: datetime) -> 
         themes = AnswerTheme.objects.filter(answer__response_id=OuterRef("response_id"), theme=criteria.theme)
         found = found.filter(Exists(themes))
     if criteria.language:
-        found = found.filter(response__language=criteria.language)
+        found = _in_the_cases_shop(found, "response").filter(response__language=criteria.language)
     if product := criteria.product.strip():
         # Agents type what the customer said ("the golden tea"), tools send the SKU they hold; an
         # SKU matched only in part would find KETTLE-10 for KETTLE-1.
         lines = OrderLine.objects.filter(order_id=OuterRef("response__invitation__order_id"))
+        found = _in_the_cases_shop(found, "response", "response__invitation")
         found = found.filter(Exists(lines.filter(Q(sku__iexact=product) | Q(product_name__icontains=product))))
     if criteria.shop_id is not None:
         found = found.filter(shop_id=criteria.shop_id)
     if text := criteria.q.strip().lstrip("#").strip():
+        found = _in_the_cases_shop(
+            found, "response", "response__customer", "response__invitation", "response__invitation__order"
+        )
         found = found.filter(
             Q(response__customer__name__icontains=text)
             | Q(response__customer__email__icontains=text)
@@ -85,3 +89,12 @@ def apply(found: QuerySet[FollowUp], criteria: CaseFilter, *, now: datetime) -> 
     if criteria.flagged_before is not None:
         found = found.filter(created_at__lt=criteria.flagged_before)
     return found
+
+
+def _in_the_cases_shop(found: QuerySet[FollowUp], *paths: str) -> QuerySet[FollowUp]:
+    """The cases, each row joined through `paths` said to be of the case's shop, as it always is
+    (a case has its response's shop; the database keeps an invitation, its order and customer in
+    one shop, surveys 0010). Said in the query, PostgreSQL carries the case's shop to those tables
+    and reads the shop's rows of each through its index on the shop, instead of weighing a look-up
+    per case against reading every shop's rows (and, at its default costs, reading them all)."""
+    return found.filter(**{f"{path}__shop_id": F("shop_id") for path in paths})

@@ -10,6 +10,9 @@ from django import forms
 from django.contrib.auth.models import User
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import HttpRequest, QueryDict
+from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext as _
 
 from config import searches
 from feedback.accounts.staff import display_name
@@ -18,18 +21,46 @@ from feedback.casework.cases import cases_of, overdue_now
 from feedback.casework.filters import CaseFilter
 from feedback.models import Answer, FollowUp
 from sentiment.themes import BUILT_IN as BUILT_IN_THEMES
-from surveys.models import Language, Membership, Shop
+from surveys.localise import format_duration, localise_digits
+from surveys.models import Language, Membership, Question, Shop
+from surveys.queries import shops_of
 
 Status = FollowUp.Status
 Priority = FollowUp.Priority
 
 # The queue's narrow column says the same in fewer words; the case page has the full labels.
-SHORT_REASONS: dict[str, str] = {
-    FollowUp.Reason.DETRACTOR: "Detractor",
-    FollowUp.Reason.LOW_CSAT: "Low CSAT",
-    FollowUp.Reason.KEYWORD: "Warning word",
-    FollowUp.Reason.REPEAT_LOW: "Second low score",
+SHORT_REASONS: dict[str, Promise] = {
+    FollowUp.Reason.DETRACTOR: gettext_lazy("Detractor"),
+    FollowUp.Reason.LOW_CSAT: gettext_lazy("Low CSAT"),
+    FollowUp.Reason.KEYWORD: gettext_lazy("Warning word"),
+    FollowUp.Reason.REPEAT_LOW: gettext_lazy("Second low score"),
 }
+# Names the pages show for codes whose models' labels are English only.
+LANGUAGE_LABELS: dict[str, Promise] = {
+    Language.ENGLISH: gettext_lazy("English"),
+    Language.PERSIAN: gettext_lazy("Persian"),
+}
+THEME_LABELS: dict[str, Promise] = {
+    "delivery": gettext_lazy("delivery"),
+    "price": gettext_lazy("price"),
+    "quality": gettext_lazy("quality"),
+    "packaging": gettext_lazy("packaging"),
+    "support": gettext_lazy("support"),
+    "installation": gettext_lazy("installation"),
+    "warranty_returns": gettext_lazy("warranty and returns"),
+    "website_checkout": gettext_lazy("website and checkout"),
+}
+SENTIMENT_LABELS: dict[str, Promise] = {
+    "negative": gettext_lazy("negative"),
+    "neutral": gettext_lazy("neutral"),
+    "positive": gettext_lazy("positive"),
+    "no_signal": gettext_lazy("no signal"),
+}
+
+
+def theme_label(name: str) -> str:
+    return str(THEME_LABELS.get(name, name.replace("_", " ")))
+
 
 PAGE_SIZE = 50
 ACTIVE = [Status.OPEN, Status.IN_PROGRESS, Status.WAITING]
@@ -37,11 +68,11 @@ CLOSED = [Status.RESOLVED, Status.NO_CONTACT]
 # The owner filter's and the assign forms' word for no one.
 NOBODY = "none"
 # The queue's orders: the link's words, and how the table's caption says it.
-SORTS = {
-    "priority": ("Priority", "most urgent first"),
-    "due": ("Due", "soonest due first"),
-    "newest": ("Newest", "newest first"),
-    "value": ("Customer value", "most valuable customer first"),
+SORTS: dict[str, tuple[Promise, Promise]] = {
+    "priority": (gettext_lazy("Priority"), gettext_lazy("most urgent first")),
+    "due": (pgettext_lazy("sort", "Due"), gettext_lazy("soonest due first")),
+    "newest": (gettext_lazy("Newest"), gettext_lazy("newest first")),
+    "value": (gettext_lazy("Customer value"), gettext_lazy("most valuable customer first")),
 }
 
 
@@ -51,33 +82,34 @@ SORTS = {
 class QueueFilters(forms.Form):
     """The queue's GET parameters; a value that does not validate falls back to its default."""
 
-    STATUS_CHOICES = [("active", "Not closed"), *Status.choices, ("all", "All")]
+    STATUS_CHOICES = [("active", gettext_lazy("Not closed")), *Status.choices, ("all", gettext_lazy("All"))]
 
-    q = forms.CharField(required=False, max_length=100, label="Search")
+    q = forms.CharField(required=False, max_length=100, label=gettext_lazy("Search"))
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
     priority = forms.TypedChoiceField(
-        required=False, choices=[("", "Any priority"), *Priority.choices], coerce=int, empty_value=None
+        required=False, choices=[("", gettext_lazy("Any priority")), *Priority.choices], coerce=int, empty_value=None
     )
     owner = forms.ChoiceField(required=False)
-    overdue = forms.BooleanField(required=False, label="Overdue only")
-    reason = forms.ChoiceField(required=False, choices=[("", "Any reason"), *FollowUp.Reason.choices])
-    language = forms.ChoiceField(required=False, choices=[("", "Any language"), *Language.choices])
+    overdue = forms.BooleanField(required=False, label=gettext_lazy("Overdue only"))
+    reason = forms.ChoiceField(required=False, choices=[("", gettext_lazy("Any reason")), *FollowUp.Reason.choices])
+    language = forms.ChoiceField(required=False, choices=[("", gettext_lazy("Any language")), *LANGUAGE_LABELS.items()])
     theme = forms.ChoiceField(
-        required=False, choices=[("", "Any theme")] + [(name, name.replace("_", " ")) for name in BUILT_IN_THEMES]
+        required=False,
+        choices=[("", gettext_lazy("Any theme"))] + [(name, THEME_LABELS.get(name, name)) for name in BUILT_IN_THEMES],
     )
-    product = forms.CharField(required=False, max_length=100, label="Product (SKU or name)")
+    product = forms.CharField(required=False, max_length=100, label=gettext_lazy("Product (SKU or name)"))
     shop = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     sort = forms.ChoiceField(required=False, choices=[(value, label) for value, (label, _) in SORTS.items()])
 
     def __init__(self, data: QueryDict, *, shops: list[Shop], colleagues: list[User]) -> None:
         super().__init__(data)
-        owner_choices = [("", "Anyone"), ("me", "Me"), (NOBODY, "Nobody")]
+        owner_choices = [("", _("Anyone")), ("me", _("Me")), (NOBODY, _("Nobody"))]
         owner_field = self.fields["owner"]
         assert isinstance(owner_field, forms.ChoiceField)
         owner_field.choices = owner_choices + [(str(user.pk), display_name(user)) for user in colleagues]
         shop_field = self.fields["shop"]
         assert isinstance(shop_field, forms.ChoiceField)
-        shop_field.choices = [("", "All shops")] + [(shop.pk, shop.display_name) for shop in shops]
+        shop_field.choices = [("", _("All shops"))] + [(shop.pk, shop.display_name) for shop in shops]
 
     def values(self) -> dict[str, Any]:
         self.is_valid()
@@ -106,7 +138,7 @@ def criteria_of(filters: dict[str, Any], *, user: User) -> CaseFilter:
 
 def queue(user: User, filters: dict[str, Any], *, now: datetime) -> QuerySet[FollowUp]:
     """The user's cases that pass the filters, in the order asked for, with what a row shows."""
-    found = case_filters.apply(cases_of(user), criteria_of(filters, user=user), now=now)
+    found = case_filters.apply(shop_cases(user), criteria_of(filters, user=user), now=now)
     due = F("due_at").asc(nulls_last=True)
     orders: dict[str, list[Any]] = {
         "priority": ["priority", due, "created_at", "pk"],
@@ -114,17 +146,28 @@ def queue(user: User, filters: dict[str, Any], *, now: datetime) -> QuerySet[Fol
         "newest": ["-created_at", "-pk"],
         "value": ["-customer_spend", "priority", due, "pk"],
     }
+    # The page's cases are sorted and cut from the cases' table alone; their responses,
+    # customers and orders are read after, each by the page's ids. Joined into the sorting query,
+    # the responses were joined first and sorted after: every response of the installation
+    # hashed for 50 rows.
     return (
         found.order_by(*orders[filters.get("sort") or "priority"])
-        .select_related("shop", "assignee", "response__customer", "response__invitation__order")
-        .prefetch_related(answers_prefetch())
+        .select_related("shop", "assignee")
+        .prefetch_related("response", "response__customer", "response__invitation__order", answers_prefetch())
     )
+
+
+def shop_cases(user: User) -> QuerySet[FollowUp]:
+    """The cases of the user's shops (as `cases_of`), the shops named by their ids: PostgreSQL
+    then plans from those shops' own statistics (a small shop's few cases, not an average) and
+    reads them through the indexes that lead with the shop, never the other shops' rows."""
+    return FollowUp.objects.filter(shop_id__in=list(shops_of(user).values_list("pk", flat=True)))
 
 
 def queue_summary(user: User, *, now: datetime) -> dict[str, int]:
     """How much work there is, in one query: the numbers above the queue."""
     active = Q(status__in=ACTIVE)
-    return cases_of(user).aggregate(
+    return shop_cases(user).aggregate(
         active=Count("pk", filter=active),
         overdue=Count("pk", filter=overdue_now(now)),
         unassigned=Count("pk", filter=active & Q(assignee__isnull=True)),
@@ -151,25 +194,20 @@ class Due:
 
 def due_of(case: FollowUp, *, now: datetime) -> Due:
     if case.is_closed:
-        return Due("closed", "closed", case.resolved_at)
+        return Due(_("closed"), "closed", case.resolved_at)
     if case.first_contact_at is not None:
-        return Due("contacted", "met", case.first_contact_at)
+        return Due(_("contacted"), "met", case.first_contact_at)
     if case.due_at is None:
-        return Due("no deadline", "none", None)
+        return Due(_("no deadline"), "none", None)
     if case.due_at < now:
-        return Due(f"overdue {span(now - case.due_at)}", "overdue", case.due_at)
+        return Due(_("overdue %(span)s") % {"span": span(now - case.due_at)}, "overdue", case.due_at)
     left = case.due_at - now
-    return Due(f"in {span(left)}", "soon" if left <= timedelta(hours=1) else "later", case.due_at)
+    return Due(_("in %(span)s") % {"span": span(left)}, "soon" if left <= timedelta(hours=1) else "later", case.due_at)
 
 
 def span(delta: timedelta) -> str:
-    """A duration the way an agent says it: 25 min, 2 h, 3 d."""
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 60:
-        return f"{max(minutes, 1)} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h"
-    return f"{minutes // (24 * 60)} d"
+    """A duration the way an agent says it: 25 min, 2 h, 3 d (in Persian in words: ۳ روز)."""
+    return format_duration(delta, get_language() or Language.ENGLISH, short=True)
 
 
 @dataclass(frozen=True)
@@ -202,6 +240,8 @@ class Row:
     comment: str
     language: str
     reasons: list[str]
+    # How long ago the case was flagged: "2 h", "۳ روز".
+    flagged: str
 
 
 def rows_of(found: Iterable[FollowUp], *, now: datetime) -> list[Row]:
@@ -215,18 +255,38 @@ def rows_of(found: Iterable[FollowUp], *, now: datetime) -> list[Row]:
                 lead=lead_of(answers),
                 comment=first_comment(answers),
                 language=case.response.language,
-                reasons=reason_labels(case.reasons, short=True),
+                reasons=reason_labels(case.reasons, short=True, answers=answers),
+                flagged=span(now - case.created_at),
             )
         )
     return rows
 
 
-def reason_labels(codes: Iterable[str], *, short: bool = False) -> list[str]:
+def reason_labels(codes: Iterable[str], *, short: bool = False, answers: Iterable[Answer] = ()) -> list[str]:
+    """The reasons in words; with the answers, "Low CSAT" says which question scored low."""
     labels: dict[str, str] = {
         **{code: str(label) for code, label in FollowUp.Reason.choices},
-        **(SHORT_REASONS if short else {}),
+        **({code: str(label) for code, label in SHORT_REASONS.items()} if short else {}),
     }
-    return [str(labels.get(code, code)) for code in codes]
+    low = low_csat(answers)
+    return [
+        _("%(reason)s: %(question)s") % {"reason": labels[code], "question": low}
+        if code == FollowUp.Reason.LOW_CSAT and low
+        else str(labels.get(code, code))
+        for code in codes
+    ]
+
+
+def low_csat(answers: Iterable[Answer]) -> str:
+    """The satisfaction question that flagged the case, with its score: "Delivery 2/5". Flagging
+    reads the first scored CSAT answer (flagging.judge); the same answer is named here."""
+    language = get_language() or Language.ENGLISH
+    for answer in answers:
+        scale = answer.question.scale
+        if answer.question.kind == Question.Kind.CSAT and answer.score is not None and scale is not None:
+            score = localise_digits(f"{answer.score}/{scale[-1]}", language)
+            return f"\u2068{answer.question.text_in(language)}\u2069 {score}"
+    return ""
 
 
 # --- The queue's views -----------------------------------------------------------------
@@ -234,9 +294,12 @@ def reason_labels(codes: Iterable[str], *, short: bool = False) -> list[str]:
 
 class BulkAssignForm(forms.Form):
     cases = forms.ModelMultipleChoiceField(
-        queryset=FollowUp.objects.none(), error_messages={"required": "Select the cases to assign first."}
+        queryset=FollowUp.objects.none(), error_messages={"required": gettext_lazy("Select the cases to assign first.")}
     )
-    to = forms.ChoiceField(label="Assign selected to", error_messages={"required": "Choose who gets the cases."})
+    to = forms.ChoiceField(
+        label=gettext_lazy("Assign selected to"),
+        error_messages={"required": gettext_lazy("Choose who gets the cases.")},
+    )
 
     def __init__(self, data: QueryDict | None = None, *, user: User, colleagues: list[User]) -> None:
         super().__init__(data)
@@ -246,7 +309,7 @@ class BulkAssignForm(forms.Form):
         cases_field.queryset = cases_of(user).select_related("shop")
         to_field = self.fields["to"]
         assert isinstance(to_field, forms.ChoiceField)
-        to_field.choices = [("", "Choose…"), *assignee_choices(colleagues, me=user)]
+        to_field.choices = [("", _("Choose…")), *assignee_choices(colleagues, me=user)]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -256,7 +319,13 @@ class BulkAssignForm(forms.Form):
             member_of = set(Membership.objects.filter(user=to).values_list("shop_id", flat=True))
             strangers = sorted({case.shop.display_name for case in chosen if case.shop_id not in member_of})
             if strangers:
-                raise forms.ValidationError(f"{display_name(to)} does not work for {', '.join(strangers)}.")
+                raise forms.ValidationError(
+                    _("%(name)s does not work for %(shops)s.")
+                    % {
+                        "name": display_name(to),
+                        "shops": "، ".join(strangers) if get_language() == Language.PERSIAN else ", ".join(strangers),
+                    }
+                )
         return data
 
     def assignee(self) -> User | None:
@@ -265,7 +334,7 @@ class BulkAssignForm(forms.Form):
 
 def assignee_choices(colleagues: list[User], *, me: User) -> list[tuple[str, str]]:
     others = [(str(user.pk), display_name(user)) for user in colleagues if user.pk != me.pk]
-    return [(str(me.pk), f"Me ({display_name(me)})"), *others, (NOBODY, "Nobody")]
+    return [(str(me.pk), _("Me (%(name)s)") % {"name": display_name(me)}), *others, (NOBODY, _("Nobody"))]
 
 
 def chosen_user(value: str | None, colleagues: dict[int, User]) -> User | None:

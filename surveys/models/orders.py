@@ -53,7 +53,17 @@ class Order(models.Model):
             models.UniqueConstraint(fields=["shop", "external_id"], name="order_unique_external_id_per_shop"),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
         ]
-        indexes = [models.Index(fields=["customer", "placed_at"], name="order_customer_time_idx")]
+        indexes = [
+            models.Index(fields=["customer", "placed_at"], name="order_customer_time_idx"),
+            # The value tiers: a shop's counted orders, customer by customer, with their totals,
+            # read from the index alone (never another shop's orders).
+            models.Index(
+                fields=["shop", "customer"],
+                include=["total"],
+                condition=Q(is_test=False, cancelled_at__isnull=True),
+                name="order_shop_spend_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.display_number}"
