@@ -23,6 +23,7 @@ urlpatterns += [
     path("login/", signin_views.sign_in, name="login"),
     path("login/code/", signin_views.sign_in_code, name="login_code"),
     path("account/two-factor/", signin_views.two_factor, name="two_factor"),
+    path("account/language/", signin_views.staff_language_switch, name="staff_language"),
     path("logout/", LogoutView.as_view(next_page=reverse_lazy("login")), name="logout"),
     path("cases/", worklist.queue_page, name="worklist"),
     path("cases/search/", worklist.search_cases, name="worklist_search"),

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from config import mail
 from config.celery import hand_over
@@ -63,14 +64,18 @@ def parse_month(text: str, calendar: Calendar) -> date:
     found = re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", text.strip())
     if not found:
         example = "1405-08" if calendar == Calendar.JALALI else "2026-10"
-        raise BadMonth(f"A month looks like {example} (year-month), not {text!r}.")
+        raise BadMonth(
+            gettext("A month looks like %(example)s (year-month), not “%(text)s”.") % {"example": example, "text": text}
+        )
     year, month = int(found[1]), int(found[2])
     if calendar == Calendar.JALALI:
         if not 1300 <= year <= 1500:
-            raise BadMonth(f"{text} is not a Jalali month this report can cover (years 1300–1500).")
+            raise BadMonth(
+                gettext("%(text)s is not a Jalali month this report can cover (years 1300–1500).") % {"text": text}
+            )
         return jdatetime.date(year, month, 1).togregorian()
     if not 2000 <= year <= 2100:
-        raise BadMonth(f"{text} is not a month this report can cover (years 2000–2100).")
+        raise BadMonth(gettext("%(text)s is not a month this report can cover (years 2000–2100).") % {"text": text})
     return date(year, month, 1)
 
 
@@ -104,7 +109,7 @@ def request_report(
     language = language or schedule.report_language
     span = report_month(shop, month, calendar)
     if span.start > now:
-        raise BadMonth(f"{span.label} has not begun yet.")
+        raise BadMonth(gettext("%(month)s has not begun yet.") % {"month": span.label})
     with transaction.atomic():
         run, _ = ReportRun.objects.select_for_update().get_or_create(
             shop=shop,

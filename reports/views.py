@@ -1,4 +1,5 @@
-"""The report archive at /reports/: a shop's managers list, download and (re)make monthly reports."""
+"""The report archive at /reports/: a shop's managers list, download and (re)make monthly reports,
+in the staff member's language."""
 
 from typing import Any
 
@@ -9,26 +10,48 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from feedback.accounts.staff import staff_language
 from feedback.insights.periods import Calendar
 from reports import domain
 from reports.format import month_name
-from reports.models import CALENDARS, ReportRun
+from reports.models import ReportRun
 from reports.month import report_month
 from surveys.errors import DomainError
 from surveys.models import Language, Shop
 from surveys.queries import READS_NUMBERS, shops_of
 
 ARCHIVE_LENGTH = 60
+StrOrPromise = str | Promise
+# The page's words for the models' codes, in the reader's language.
+CALENDAR_CHOICES = [
+    (Calendar.GREGORIAN.value, gettext_lazy("Gregorian months")),
+    (Calendar.JALALI.value, gettext_lazy("Jalali (Persian) months")),
+]
+LANGUAGE_NAMES: dict[str, StrOrPromise] = {
+    Language.ENGLISH: gettext_lazy("English"),
+    Language.PERSIAN: gettext_lazy("Persian"),
+}
+STATUS_NAMES: dict[str, StrOrPromise] = {
+    ReportRun.Status.PENDING: gettext_lazy("Waiting"),
+    ReportRun.Status.RUNNING: gettext_lazy("Being made"),
+    ReportRun.Status.DONE: gettext_lazy("Ready"),
+    ReportRun.Status.FAILED: gettext_lazy("Failed"),
+}
 
 
 class ReportForm(forms.Form):
-    shop = forms.ChoiceField()
-    month = forms.CharField(max_length=7, help_text="2026-10, or 1405-08 for a Jalali month.")
-    calendar = forms.ChoiceField(choices=CALENDARS)
-    language = forms.ChoiceField(choices=Language.choices)
-    email = forms.BooleanField(required=False, label="Email it to the managers when it is ready")
+    shop = forms.ChoiceField(label=gettext_lazy("Shop"))
+    month = forms.CharField(
+        max_length=7, label=gettext_lazy("Month"), help_text=gettext_lazy("2026-10, or 1405-08 for a Jalali month.")
+    )
+    calendar = forms.ChoiceField(label=gettext_lazy("Calendar"), choices=CALENDAR_CHOICES)
+    language = forms.ChoiceField(label=gettext_lazy("Language"), choices=list(LANGUAGE_NAMES.items()))
+    email = forms.BooleanField(required=False, label=gettext_lazy("Email it to the managers when it is ready"))
 
     def __init__(self, *args: Any, shops: list[Shop], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -47,6 +70,7 @@ def _managed_shops(request: HttpRequest) -> list[Shop] | None:
     return list(shops_of(request.user, roles=READS_NUMBERS).order_by("name", "pk"))
 
 
+@staff_language
 def archive(request: HttpRequest) -> HttpResponse:
     """Every report of the user's shops, newest month first, and a form to make one."""
     shops = _managed_shops(request)
@@ -68,12 +92,15 @@ def archive(request: HttpRequest) -> HttpResponse:
             "language": schedule.report_language,
         },
     )
+    reader = get_language() or Language.ENGLISH
     rows = [
         {
             "run": run,
             "month": month_name(
-                report_month(run.shop, run.period, Calendar(run.calendar)), Calendar(run.calendar), "en"
+                report_month(run.shop, run.period, Calendar(run.calendar)), Calendar(run.calendar), reader
             ),
+            "language": LANGUAGE_NAMES.get(run.language, run.language),
+            "status": STATUS_NAMES.get(run.status, run.status),
             "file_name": domain.file_name(run),
         }
         for run in runs[:ARCHIVE_LENGTH]
@@ -82,6 +109,7 @@ def archive(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@staff_language
 def make(request: HttpRequest) -> HttpResponse:
     """Make a month's report (again): a worker makes it; the archive shows when it is ready."""
     shops = _managed_shops(request)
@@ -91,7 +119,7 @@ def make(request: HttpRequest) -> HttpResponse:
         return render(request, "work/reports.html", {"forbidden": True}, status=403)
     form = ReportForm(request.POST, shops=shops)
     if not form.is_valid():
-        messages.error(request, "Choose a shop, a month, a calendar and a language.")
+        messages.error(request, _("Choose a shop, a month, a calendar and a language."))
         return redirect("report_archive")
     shop = next(shop for shop in shops if shop.slug == form.cleaned_data["shop"])
     calendar = Calendar(form.cleaned_data["calendar"])
@@ -108,11 +136,14 @@ def make(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("report_archive")
-    messages.success(request, f"The report is being made ({domain.file_name(run)}); reload in a moment.")
+    messages.success(
+        request, _("The report is being made (%(file)s); reload in a moment.") % {"file": domain.file_name(run)}
+    )
     return redirect("report_archive")
 
 
 @require_POST
+@staff_language
 def regenerate(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run_of(request, run_id)
     run = domain.request_report(
@@ -123,7 +154,7 @@ def regenerate(request: HttpRequest, run_id: int) -> HttpResponse:
         email=request.POST.get("email") == "1",
         by=_user(request),
     )
-    messages.success(request, f"{domain.file_name(run)} is being made again; reload in a moment.")
+    messages.success(request, _("%(file)s is being made again; reload in a moment.") % {"file": domain.file_name(run)})
     return redirect("report_archive")
 
 

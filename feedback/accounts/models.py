@@ -1,4 +1,5 @@
-"""Staff sign-in: failed attempts (for lockout) and TOTP two-factor devices with recovery codes.
+"""Staff sign-in: failed attempts (for lockout), TOTP two-factor devices with recovery codes, and
+each staff member's own settings (the language of their pages).
 
 Models only; the rules live in feedback.accounts.signin. Imported from feedback.models so Django finds
 them. They sit in the feedback app because the staff who sign in are the work list's users.
@@ -6,6 +7,9 @@ them. They sit in the feedback app because the staff who sign in are the work li
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from surveys.models import Language
 
 
 class LoginFailure(models.Model):
@@ -59,3 +63,20 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code of {self.user}" + (" (used)" if self.used_at else "")
+
+
+class StaffProfile(models.Model):
+    """What a staff member chose for themselves. No row, or a blank language, means the language
+    of the first shop they work for (feedback.accounts.staff.language_of)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    language = models.CharField(
+        _("language of the staff pages"),
+        max_length=2,
+        choices=Language.choices,
+        blank=True,
+        help_text=_("Empty: the shop's language."),
+    )
+
+    def __str__(self) -> str:
+        return f"settings of {self.user}"

@@ -1,5 +1,5 @@
-"""Staff access: pages for signed-in staff only, the colleagues a user shares a shop with, and
-how a person is named on the pages."""
+"""Staff access: pages for signed-in staff only, in the language each staff member reads, the
+colleagues a user shares a shop with, and how a person is named on the pages."""
 
 from collections.abc import Callable, Iterable
 from functools import wraps
@@ -11,8 +11,10 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 
-from surveys.models import Shop
+from feedback.accounts.models import StaffProfile
+from surveys.models import Language, Membership, Shop
 
 # --- Access --------------------------------------------------------------------------
 
@@ -32,6 +34,43 @@ def staff_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return guarded
+
+
+def staff_language(view: View) -> View:
+    """The page in the staff member's language (their setting, else their shop's); a page for
+    someone not signed in stays in the browser's (LocaleMiddleware)."""
+
+    @wraps(view)
+    def in_language(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not isinstance(user, User) or not user.is_authenticated:
+            return view(request, *args, **kwargs)
+        with translation.override(language_of(user)):
+            return view(request, *args, **kwargs)
+
+    return in_language
+
+
+def language_of(user: User) -> str:
+    """The language a staff member's pages are in: their own choice, else the default language of
+    the first shop they work for, else English. Asked once per request (kept on the user)."""
+    cached: str | None = getattr(user, "_staff_language", None)
+    if cached is not None:
+        return cached
+    chosen = StaffProfile.objects.filter(user=user).values_list("language", flat=True).first()
+    if not chosen:
+        first_shop = (
+            Membership.objects.filter(user=user).order_by("pk").values_list("shop__default_language", flat=True)
+        )
+        chosen = first_shop.first() or Language.ENGLISH
+    user._staff_language = chosen  # type: ignore[attr-defined]  # a cache of ours, as reads_numbers keeps
+    return chosen
+
+
+def choose_language(user: User, language: str) -> None:
+    """Keep the staff member's choice; "" goes back to the shop's language."""
+    StaffProfile.objects.update_or_create(user=user, defaults={"language": language})
+    user.__dict__.pop("_staff_language", None)
 
 
 def staff_user(request: HttpRequest) -> User:

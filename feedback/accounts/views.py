@@ -1,6 +1,6 @@
-"""Staff sign-in pages: username and password, then the two-factor code when it is on, and the
-page where staff turn two-factor on and off. The admin's login redirects here, so the work list
-and the admin share one way in (config/urls.py).
+"""Staff sign-in pages: username and password, then the two-factor code when it is on, the
+page where staff turn two-factor on and off, and the switch of their pages' language. The admin's
+login redirects here, so the work list and the admin share one way in (config/urls.py).
 """
 
 import time
@@ -19,15 +19,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from config.security import client_ip, mark_signed_in
 from feedback.accounts import signin
 from feedback.accounts.models import TwoFactorDevice
-from feedback.accounts.staff import staff_required, staff_user
+from feedback.accounts.staff import choose_language, staff_language, staff_required, staff_user
+from surveys.localise import localise_digits
+from surveys.models import Language
 
 # The password step is good for this long while the code is asked for.
 PENDING_SECONDS = 300
@@ -39,7 +43,7 @@ class StaffSignInForm(AuthenticationForm):
 
     error_messages = {
         **AuthenticationForm.error_messages,
-        "not_staff": "This account has no access to the staff pages.",
+        "not_staff": gettext_lazy("This account has no access to the staff pages."),
     }
 
     def clean(self) -> dict[str, Any]:
@@ -48,12 +52,18 @@ class StaffSignInForm(AuthenticationForm):
         except ValidationError:
             lock = getattr(self.request, "login_lockout", None)
             if lock is not None:
-                what = "this account" if lock.scope == "account" else "your network address"
-                raise ValidationError(
-                    f"Too many failed sign-ins for {what}. Try again in {lock.minutes} minute(s), "
-                    "or ask an administrator to unlock it.",
-                    code="locked",
-                ) from None
+                minutes = localise_digits(str(lock.minutes), get_language() or "en")
+                if lock.scope == "account":
+                    message = _(
+                        "Too many failed sign-ins for this account. Try again in %(minutes)s minute(s), "
+                        "or ask an administrator to unlock it."
+                    )
+                else:
+                    message = _(
+                        "Too many failed sign-ins for your network address. Try again in %(minutes)s minute(s), "
+                        "or ask an administrator to unlock it."
+                    )
+                raise ValidationError(message % {"minutes": minutes}, code="locked") from None
             raise
 
     def confirm_login_allowed(self, user: User) -> None:
@@ -65,8 +75,8 @@ class StaffSignInForm(AuthenticationForm):
 class CodeForm(forms.Form):
     code = forms.CharField(
         max_length=20,
-        label="Code",
-        help_text="The 6 digits your authenticator app shows, or one of your recovery codes.",
+        label=gettext_lazy("Code"),
+        help_text=gettext_lazy("The 6 digits your authenticator app shows, or one of your recovery codes."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
     )
 
@@ -123,26 +133,30 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
         user = User.objects.filter(pk=pending["user"], is_active=True, is_staff=True).first()
     if user is None:
         request.session.pop(PENDING, None)
-        messages.info(request, "Please sign in again.")
+        messages.info(request, _("Please sign in again."))
         return redirect("login")
     form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         ip = client_ip(request)
         lock = signin.lockout_for(user.get_username(), ip)
         if lock is not None:
-            form.add_error(None, f"Too many failed sign-ins. Try again in {lock.minutes} minute(s).")
+            minutes = localise_digits(str(lock.minutes), get_language() or "en")
+            form.add_error(
+                None, _("Too many failed sign-ins. Try again in %(minutes)s minute(s).") % {"minutes": minutes}
+            )
         elif signin.verify_second_factor(user, form.cleaned_data["code"]) is not None:
             request.session.pop(PENDING)
             _complete(request, user, backend=pending["backend"])
             return redirect(pending["next"])
         else:
             signin.record_failure(user.get_username(), ip, step="code")
-            form.add_error("code", "That code is not right (each code works once). Try the next one.")
+            form.add_error("code", _("That code is not right (each code works once). Try the next one."))
     status = 200 if not form.errors else 422
     return render(request, "work/two_factor_code.html", {"form": form}, status=status)
 
 
 @staff_required
+@staff_language
 @sensitive_post_parameters("code")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -162,16 +176,16 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         if device.confirmed_at is None and action == "confirm":
             codes = signin.confirm_enrolment(device, code)
             if codes is not None:
-                messages.success(request, "Two-factor sign-in is on.")
+                messages.success(request, _("Two-factor sign-in is on."))
                 return _page(request, {**context, "device": device, "recovery_codes": codes, "form": CodeForm()})
-            form.add_error("code", "That code is not right. Check the phone's clock and try the newest code.")
+            form.add_error("code", _("That code is not right. Check the phone's clock and try the newest code."))
         elif device.confirmed_at is not None and action in ("off", "codes"):
             if signin.verify_second_factor(user, code) is None:
                 signin.record_failure(user.get_username(), client_ip(request), step="code")
-                form.add_error("code", "That code is not right (each code works once).")
+                form.add_error("code", _("That code is not right (each code works once)."))
             elif action == "off":
                 signin.turn_off(user)
-                messages.success(request, "Two-factor sign-in is off.")
+                messages.success(request, _("Two-factor sign-in is off."))
                 return redirect("two_factor")
             else:
                 codes = signin.new_recovery_codes(user)
@@ -187,8 +201,18 @@ def _page(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -
         context["otpauth_uri"] = uri
         context["secret_groups"] = " ".join(device.secret[i : i + 4] for i in range(0, len(device.secret), 4))
         # An inline SVG (markup, not script), so the strict Content-Security-Policy allows it.
-        svg = segno.make(uri, error="m").svg_inline(scale=4, title="QR code for your authenticator app")
+        svg = segno.make(uri, error="m").svg_inline(scale=4, title=_("QR code for your authenticator app"))
         context["qr_svg"] = mark_safe(svg)  # noqa: S308 - generated by segno from our own URI
     elif device is not None:
         context["codes_left"] = signin.recovery_codes_left(device.user)
     return render(request, "work/two_factor.html", context, status=status)
+
+
+@require_POST
+@staff_required
+def staff_language_switch(request: HttpRequest) -> HttpResponse:
+    """The header's language switch: the staff member's pages in English, Persian or their shop's language."""
+    language = request.POST.get("language", "")
+    if language in ("", *Language.values):
+        choose_language(staff_user(request), language)
+    return redirect(_next_url(request, reverse("worklist")))

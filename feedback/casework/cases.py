@@ -159,13 +159,21 @@ def reply(case: FollowUp, text: str, *, by: User, now: datetime | None = None) -
         # The customer's answer reaches the agent, else the shop's support mailbox.
         reply_to=[address] if (address := agent_email or shop.support_email) else None,
     )
-    with transaction.atomic():
-        note = add_note(case, text, by=by, kind=CaseNote.Kind.REPLY)
-        if case.first_contact_at is None:
-            case.first_contact_at = now
-            case.save(update_fields=["first_contact_at", "updated_at"])
-        # Sent inside the transaction: if the mail server refuses, the note is not kept either.
-        message.send()
+    first_contact = case.first_contact_at is None
+    try:
+        with transaction.atomic():
+            note = add_note(case, text, by=by, kind=CaseNote.Kind.REPLY)
+            if first_contact:
+                case.first_contact_at = now
+                case.save(update_fields=["first_contact_at", "updated_at"])
+            # Sent inside the transaction: if the mail server refuses, the note is not kept either.
+            message.send()
+    except BaseException:
+        # Nor is the contact on the case in hand: the rollback undid the row, not the object,
+        # and the page shown next (the form again, with the error) reads the object.
+        if first_contact:
+            case.first_contact_at = None
+        raise
     return note
 
 

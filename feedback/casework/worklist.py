@@ -18,10 +18,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from config import searches
-from feedback.accounts.staff import colleagues_in, display_name, staff_required, staff_user
+from feedback.accounts.staff import colleagues_in, display_name, staff_language, staff_required, staff_user
 from feedback.casework import cases
 from feedback.casework.case_page import (
     AssignForm,
@@ -58,6 +60,7 @@ Priority = FollowUp.Priority
 
 @require_GET
 @staff_required
+@staff_language
 def queue_page(request: HttpRequest) -> HttpResponse:
     return _queue_page(request, request.GET)
 
@@ -66,6 +69,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
 # form is POSTed here, the URL carries a key to the words, the other filters as they are.
 @require_POST
 @staff_required
+@staff_language
 def search_cases(request: HttpRequest) -> HttpResponseRedirect:
     params = request.POST.copy()
     for name in ("csrfmiddlewaretoken", "search", "page"):
@@ -119,13 +123,14 @@ def _queue_page(
         "shops": shops,
         "bulk": bulk,
         "selected": selected,
-        "error": error or ("That search belongs to another session; search again." if search_forgotten else ""),
+        "error": error or (_("That search belongs to another session; search again.") if search_forgotten else ""),
     }
     return render(request, "work/queue.html", context, status=status)
 
 
 @require_POST
 @staff_required
+@staff_language
 def claim_case(request: HttpRequest, case_id: int) -> HttpResponse:
     """Take a case. From the queue, someone else's case is not taken over: two agents a click apart
     would take it from each other. On the case page "Take over" is a deliberate choice."""
@@ -135,10 +140,13 @@ def claim_case(request: HttpRequest, case_id: int) -> HttpResponse:
         case = get_object_or_404(cases_of(user).select_for_update(), pk=case_id)
         owner = case.assignee
         if from_queue and owner is not None and owner.pk != user.pk:
-            error = f"{display_name(owner)} took case #{case.pk} first; open it to take it over."
+            error = _("%(name)s took case #%(case)s first; open it to take it over.") % {
+                "name": display_name(owner),
+                "case": case.pk,
+            }
             return _queue_page(request, _params(request.POST["back"]), error=error, status=409)
         cases.claim(case, by=user)
-    messages.success(request, f"Case #{case.pk} is yours.")
+    messages.success(request, _("Case #%(case)s is yours.") % {"case": case.pk})
     if from_queue:
         return _back_to_queue(request.POST["back"], anchor=f"case-{case.pk}")
     return redirect("case", case_id=case.pk)
@@ -146,6 +154,7 @@ def claim_case(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
+@staff_language
 def assign_cases(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
     back = request.POST.get("back", "")
@@ -157,8 +166,15 @@ def assign_cases(request: HttpRequest) -> HttpResponse:
     chosen = list(form.cleaned_data["cases"])
     to = form.assignee()
     cases.assign(chosen, to=to, by=user)
-    count = f"{len(chosen)} case{'s' if len(chosen) != 1 else ''}"
-    messages.success(request, f"{count} assigned to {display_name(to)}." if to else f"{count} unassigned.")
+    if to:
+        done = ngettext(
+            "%(count)s case assigned to %(name)s.", "%(count)s cases assigned to %(name)s.", len(chosen)
+        ) % {"count": len(chosen), "name": display_name(to)}
+    else:
+        done = ngettext("%(count)s case unassigned.", "%(count)s cases unassigned.", len(chosen)) % {
+            "count": len(chosen)
+        }
+    messages.success(request, done)
     return _back_to_queue(back)
 
 
@@ -181,6 +197,7 @@ def _case_of(user: User, case_id: int) -> FollowUp:
 
 @require_GET
 @staff_required
+@staff_language
 def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
     return _case_page(request, _case_of(staff_user(request), case_id))
 
@@ -204,7 +221,7 @@ def _case_page(
         "order": response.invitation.order,
         "response": response,
         "answers": answers_of(response),
-        "reasons": reason_labels(case.reasons),
+        "reasons": reason_labels(case.reasons, answers=response.answers.all()),
         "due": due_of(case, now=now),
         "timeline": timeline_of(case),
         "note_form": bound.get("note") or NoteForm(),
@@ -235,7 +252,10 @@ def _change(
         form.add_error(None, refused.message)
         return _case_page(request, case, bound={name: form}, status=409)
     except (smtplib.SMTPException, OSError) as failed:
-        form.add_error(None, f"The mail server did not take the message ({failed}); nothing was sent. Try again.")
+        form.add_error(
+            None,
+            _("The mail server did not take the message (%(error)s); nothing was sent. Try again.") % {"error": failed},
+        )
         return _case_page(request, case, bound={name: form}, status=502)
     messages.success(request, done)
     return redirect(reverse("case", kwargs={"case_id": case.pk}) + f"#{name}")
@@ -243,42 +263,46 @@ def _change(
 
 @require_POST
 @staff_required
+@staff_language
 def add_note(request: HttpRequest, case_id: int) -> HttpResponse:
     user, case = staff_user(request), _case_of(staff_user(request), case_id)
 
     def note(data: dict[str, Any]) -> str:
         cases.add_note(case, data["text"], by=user)
-        return "Note added."
+        return _("Note added.")
 
     return _change(request, case, "note", NoteForm(request.POST), note)
 
 
 @require_POST
 @staff_required
+@staff_language
 def reply(request: HttpRequest, case_id: int) -> HttpResponse:
     user, case = staff_user(request), _case_of(staff_user(request), case_id)
 
     def send(data: dict[str, Any]) -> str:
         cases.reply(case, data["text"], by=user)
-        return f"Reply sent to {case.response.customer.email}."
+        return _("Reply sent to %(email)s.") % {"email": case.response.customer.email}
 
     return _change(request, case, "reply", ReplyForm(request.POST), send)
 
 
 @require_POST
 @staff_required
+@staff_language
 def change_status(request: HttpRequest, case_id: int) -> HttpResponse:
     user, case = staff_user(request), _case_of(staff_user(request), case_id)
 
     def move(data: dict[str, Any]) -> str:
         cases.move(case, data["status"], by=user)
-        return f"Case is now {case.get_status_display().lower()}."
+        return _("Case is now %(status)s.") % {"status": str(case.get_status_display()).lower()}
 
     return _change(request, case, "status", StatusForm(request.POST, case=case), move)
 
 
 @require_POST
 @staff_required
+@staff_language
 def assign_case(request: HttpRequest, case_id: int) -> HttpResponse:
     user, case = staff_user(request), _case_of(staff_user(request), case_id)
     form = AssignForm(request.POST, colleagues=colleagues_in([case.shop], me=user), me=user)
@@ -286,13 +310,16 @@ def assign_case(request: HttpRequest, case_id: int) -> HttpResponse:
     def give(data: dict[str, Any]) -> str:
         to = form.assignee()
         cases.assign([case], to=to, by=user)
-        return f"Assigned to {'you' if to == user else display_name(to)}." if to else "Case unassigned."
+        if to is None:
+            return _("Case unassigned.")
+        return _("Assigned to you.") if to == user else _("Assigned to %(name)s.") % {"name": display_name(to)}
 
     return _change(request, case, "assign", form, give)
 
 
 @require_POST
 @staff_required
+@staff_language
 def resolve(request: HttpRequest, case_id: int) -> HttpResponse:
     user, case = staff_user(request), _case_of(staff_user(request), case_id)
 
@@ -307,6 +334,6 @@ def resolve(request: HttpRequest, case_id: int) -> HttpResponse:
             )
             if data["note"].strip():
                 cases.add_note(case, data["note"], by=user)
-        return f"Case closed: {case.get_resolution_display().lower()}."
+        return _("Case closed: %(outcome)s.") % {"outcome": str(case.get_resolution_display()).lower()}
 
     return _change(request, case, "resolve", ResolveForm(request.POST), close)

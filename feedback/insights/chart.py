@@ -4,6 +4,8 @@ monthly report's charts (reports/charts.py): its axis and runs of answered perio
 import math
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from feedback.insights.figures import PeriodLine, axis_label, signed, whole
 from feedback.insights.metrics import Row
 from feedback.insights.periods import Calendar, Period
@@ -149,7 +151,8 @@ def nps_chart(
         assert tally.margin_of_error is not None
         score, margin = tally.score, tally.margin_of_error
         bounds[index] = (score, max(score - margin, -100.0), min(score + margin, 100.0))
-    low, high, tick_step = nps_axis(min(lower for _, lower, _ in bounds.values()), max(u for *_, u in bounds.values()))
+    lowest, highest = min(bound[1] for bound in bounds.values()), max(bound[2] for bound in bounds.values())
+    low, high, tick_step = nps_axis(lowest, highest)
 
     width = min(max(PAD_LEFT + PAD_RIGHT + STEP * len(rows), MIN_WIDTH), MAX_WIDTH)
     right, bottom = width - PAD_RIGHT, CHART_HEIGHT - PAD_BOTTOM
@@ -164,7 +167,7 @@ def nps_chart(
     bands, whiskers, polylines = [], [], []
     for run in consecutive_runs(answered):
         if len(run) == 1:
-            _, lower, upper = bounds[run[0]]
+            lower, upper = bounds[run[0]][1:]
             whiskers.append(Whisker(x=x(run[0]), top=y(upper), bottom=y(lower), width=max(2.0, min(6.0, step / 2))))
             continue
         upper_edge = [f"{x(i):.1f},{y(bounds[i][2]):.1f}" for i in run]
@@ -176,9 +179,14 @@ def nps_chart(
     points = []
     for index in answered:
         line = lines[index]
-        title = f"{line.name}: NPS {line.nps.score} {line.nps.margin} from {line.nps.responses} answers"
+        title = _("%(period)s: NPS %(score)s %(margin)s from %(answers)s answers") % {
+            "period": line.name,
+            "score": line.nps.score,
+            "margin": line.nps.margin,
+            "answers": line.nps.responses,
+        }
         if line.change is not None:
-            title += f"; {line.change.words}"
+            title += _("; ") + line.change.words
         points.append(
             Point(
                 key=line.key,
@@ -194,7 +202,10 @@ def nps_chart(
     gaps = []
     for run in consecutive_runs(empty):
         first, last = lines[run[0]].name, lines[run[-1]].name
-        title = f"No answers: {first}" if len(run) == 1 else f"No answers: {first} to {last}"
+        if len(run) == 1:
+            title = _("No answers: %(period)s") % {"period": first}
+        else:
+            title = _("No answers: %(first)s to %(last)s") % {"first": first, "last": last}
         gaps.append(
             Gap(key=lines[run[0]].key, periods=len(run), x=x(run[0]) - step / 2, width=step * len(run), title=title)
         )

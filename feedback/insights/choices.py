@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 from django.http import QueryDict
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from feedback.insights.cuts import Cut
 from feedback.insights.periods import MAX_PERIODS, Calendar, Period, Span, TooManyPeriods, period_spans, periods_back
@@ -14,24 +16,36 @@ from surveys.models import Language, Shop
 
 # --- What the page shows: its GET parameters, read forgivingly ---------------------------------
 
-PERIOD_NAMES = {Period.MONTH: ("month", "months"), Period.WEEK: ("week", "weeks"), Period.DAY: ("day", "days")}
-CALENDAR_NAMES = {Calendar.GREGORIAN: "Gregorian", Calendar.JALALI: "Jalali (Persian)"}
+# A period's name in a sentence, one and many ("NPS by month", "12 months"): translated when shown.
+PERIOD_NAMES = {
+    Period.MONTH: (gettext_lazy("month"), gettext_lazy("months")),
+    Period.WEEK: (gettext_lazy("week"), gettext_lazy("weeks")),
+    Period.DAY: (gettext_lazy("day"), gettext_lazy("days")),
+}
+PERIOD_CHOICES = [
+    (Period.MONTH, gettext_lazy("Months")),
+    (Period.WEEK, gettext_lazy("Weeks")),
+    (Period.DAY, gettext_lazy("Days")),
+]
+CALENDAR_NAMES = {Calendar.GREGORIAN: gettext_lazy("Gregorian"), Calendar.JALALI: gettext_lazy("Jalali (Persian)")}
 CUT_NAMES = {
-    Cut.CHANNEL: "Channel",
-    Cut.LANGUAGE: "Language",
-    Cut.SURVEY: "Survey",
-    Cut.PRODUCT: "Product",
-    Cut.CUSTOMER_TYPE: "First-time or repeat customer",
-    Cut.VALUE_TIER: "Customer value tier",
+    Cut.CHANNEL: gettext_lazy("Channel"),
+    Cut.LANGUAGE: gettext_lazy("Language"),
+    Cut.SURVEY: gettext_lazy("Survey"),
+    Cut.PRODUCT: gettext_lazy("Product"),
+    Cut.CUSTOMER_TYPE: gettext_lazy("First-time or repeat customer"),
+    Cut.VALUE_TIER: gettext_lazy("Customer value tier"),
 }
 # How a cut's groups are made, said under its table.
 CUT_NOTES = {
-    Cut.CHANNEL: "The channel the survey was sent by.",
-    Cut.LANGUAGE: "The language the customer answered in.",
+    Cut.CHANNEL: gettext_lazy("The channel the survey was sent by."),
+    Cut.LANGUAGE: gettext_lazy("The language the customer answered in."),
     Cut.SURVEY: "",
-    Cut.PRODUCT: "An order of several products counts once for each of them.",
-    Cut.CUSTOMER_TYPE: "Repeat: the customer had ordered before the order the survey was about.",
-    Cut.VALUE_TIER: "Tiers rank the shop's customers by what they have spent to this day, not when they answered.",
+    Cut.PRODUCT: gettext_lazy("An order of several products counts once for each of them."),
+    Cut.CUSTOMER_TYPE: gettext_lazy("Repeat: the customer had ordered before the order the survey was about."),
+    Cut.VALUE_TIER: gettext_lazy(
+        "Tiers rank the shop's customers by what they have spent to this day, not when they answered."
+    ),
 }
 # The range when none is chosen: the last 12 months, or weeks, or 30 days.
 DEFAULT_COUNT = {Period.MONTH: 12, Period.WEEK: 12, Period.DAY: 30}
@@ -41,22 +55,24 @@ FEW_ANSWERS = 30
 
 
 class DashboardForm(forms.Form):
-    shop = forms.ChoiceField(required=False, label="Shop")
+    shop = forms.ChoiceField(required=False, label=gettext_lazy("Shop"))
     since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+        required=False,
+        label=gettext_lazy("From"),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     until = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+        required=False, label=gettext_lazy("To"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
     )
-    period = forms.ChoiceField(
-        required=False,
-        label="Period",
-        choices=[(value, plural.capitalize()) for value, (_, plural) in PERIOD_NAMES.items()],
-    )
+    period = forms.ChoiceField(required=False, label=gettext_lazy("Period"), choices=PERIOD_CHOICES)
     calendar = forms.ChoiceField(
-        required=False, label="Calendar", choices=list(CALENDAR_NAMES.items()), widget=forms.RadioSelect
+        required=False, label=gettext_lazy("Calendar"), choices=list(CALENDAR_NAMES.items()), widget=forms.RadioSelect
     )
-    by = forms.ChoiceField(required=False, label="Compare groups by", choices=[("", "Nothing"), *CUT_NAMES.items()])
+    by = forms.ChoiceField(
+        required=False,
+        label=gettext_lazy("Compare groups by"),
+        choices=[("", gettext_lazy("Nothing")), *CUT_NAMES.items()],
+    )
 
     def __init__(self, *args: Any, shops: Sequence[Shop], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -91,33 +107,39 @@ def read_choices(params: QueryDict, *, shop: Shop, today: date) -> tuple[Choices
     def raw(name: str) -> str:
         return params.get(name, "")[:40]
 
-    def chosen(name: str, noun: str, default: str, default_name: str) -> str:
+    def chosen(name: str, notice: str, default: str) -> str:
         if name in form.errors:
-            notices.append(f"There is no {noun} “{raw(name)}”: showing {default_name}.")
+            notices.append(notice % {"value": raw(name)})
             return default
         return form.cleaned_data.get(name) or default
 
-    period = Period(chosen("period", "period", Period.MONTH, "months"))
+    period = Period(chosen("period", _("There is no period “%(value)s”: showing months."), Period.MONTH))
     default_calendar = Calendar.JALALI if shop.default_language == Language.PERSIAN else Calendar.GREGORIAN
-    calendar = Calendar(chosen("calendar", "calendar", default_calendar, f"the {CALENDAR_NAMES[default_calendar]} one"))
-    by = chosen("by", "way to compare groups", "", "no groups")
+    calendar_notice = _("There is no calendar “%(value)s”: showing the %(calendar)s one.")
+    calendar = Calendar(
+        chosen(
+            "calendar", calendar_notice.replace("%(calendar)s", str(CALENDAR_NAMES[default_calendar])), default_calendar
+        )
+    )
+    by = chosen("by", _("There is no way to compare groups “%(value)s”: showing no groups."), "")
     cut = Cut(by) if by else None
 
     since: date | None = None if "since" in form.errors else form.cleaned_data.get("since")
     until: date | None = None if "until" in form.errors else form.cleaned_data.get("until")
     for name in ("since", "until"):
         if name in form.errors:
-            notices.append(
-                f"“{raw(name)}” is not a date: the range {'starts' if name == 'since' else 'ends'} as usual."
-            )
+            if name == "since":
+                notices.append(_("“%(value)s” is not a date: the range starts as usual.") % {"value": raw(name)})
+            else:
+                notices.append(_("“%(value)s” is not a date: the range ends as usual.") % {"value": raw(name)})
     if until is not None and until > today:
-        notices.append("The range cannot end after today: it ends today.")
+        notices.append(_("The range cannot end after today: it ends today."))
         until = today
     if since is not None and since < EARLIEST:
-        notices.append(f"The range cannot start before {EARLIEST:%Y}: it starts as usual.")
+        notices.append(_("The range cannot start before %(year)s: it starts as usual.") % {"year": EARLIEST.year})
         since = None
     if since is not None and until is not None and since > until:
-        notices.append("The range started after it ended: showing the usual range.")
+        notices.append(_("The range started after it ended: showing the usual range."))
         since = until = None
     end = until or today
     start = since or periods_back(end, DEFAULT_COUNT[period], period=period, calendar=calendar)
@@ -132,7 +154,10 @@ def read_choices(params: QueryDict, *, shop: Shop, today: date) -> tuple[Choices
             # Months from EARLIEST to today are far fewer than MAX_PERIODS, so this ends.
             next_period = longer[longer.index(period) + 1]
             too_many, instead = PERIOD_NAMES[period][1], PERIOD_NAMES[next_period][1]
-            notices.append(f"That range has more than {MAX_PERIODS} {too_many}: showing {instead}.")
+            notices.append(
+                _("That range has more than %(most)s %(too_many)s: showing %(instead)s.")
+                % {"most": MAX_PERIODS, "too_many": too_many, "instead": instead}
+            )
             period = next_period
 
     initial = {

@@ -1,5 +1,6 @@
 """The managers' dashboard at /dashboard/: the range's NPS, CSAT, CES, response rate and recovery,
-and the NPS trend drawn as an inline SVG.
+the NPS trend drawn as an inline SVG, and what customers talk about (feedback.insights.talk), in
+the staff member's language.
 
 Every number is counted by feedback.insights.metrics and feedback.casework.recovery, one aggregate query each,
 however many periods or groups the range has. Here the period tallies are only added up into
@@ -20,8 +21,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from feedback.accounts.staff import staff_language
 from feedback.casework.recovery import Recovery, recovery
 from feedback.insights.chart import Chart, nps_chart
 from feedback.insights.choices import (
@@ -39,15 +43,19 @@ from feedback.insights.figures import (
     NpsFigure,
     PeriodLine,
     ScoreChange,
+    as_of,
     ces_change,
     ces_total,
     change_of,
+    count,
     csat_change,
     csat_total,
+    day_name,
     duration,
     groups_of,
     mean_text,
     nps_total,
+    one_decimal,
     percent,
     period_name,
     rate_total,
@@ -55,10 +63,10 @@ from feedback.insights.figures import (
     whole,
 )
 from feedback.insights.metrics import ces_trend, csat_trend, nps_trend, response_rate_trend
-from feedback.insights.periods import Span, period_spans
+from feedback.insights.periods import Calendar, Span, period_spans
+from feedback.insights.talk import latest_comments, talk_of
 from feedback.insights.tallies import CesTally, CsatTally, ResponseRate
-from surveys.localise import format_datetime
-from surveys.models import Language, Shop
+from surveys.models import Shop
 from surveys.queries import READS_NUMBERS, shops_of
 
 # --- Everything on the page --------------------------------------------------------------------
@@ -87,7 +95,20 @@ class Dashboard:
 
     @property
     def period_singular(self) -> str:
-        return PERIOD_NAMES[self.choices.period][0]
+        return str(PERIOD_NAMES[self.choices.period][0])
+
+    @property
+    def jalali(self) -> bool:
+        return self.choices.calendar == Calendar.JALALI
+
+    @property
+    def first_day(self) -> str:
+        """The range's first day, in its calendar (beside the date picker, which knows only Gregorian)."""
+        return day_name(self.choices.since, self.choices.calendar)
+
+    @property
+    def last_day(self) -> str:
+        return day_name(self.choices.until, self.choices.calendar)
 
     @property
     def csat_text(self) -> str:
@@ -97,7 +118,7 @@ class Dashboard:
     def csat_interval(self) -> str:
         """The range's 95% interval (Wilson): "62–85%"."""
         interval = self.csat.interval
-        return "" if interval is None else f"{whole(interval[0])}–{whole(interval[1])}%"
+        return "" if interval is None else f"{count(whole(interval[0]))}–{percent(interval[1])}"
 
     @property
     def ces_text(self) -> str:
@@ -107,7 +128,7 @@ class Dashboard:
     def ces_margin(self) -> str:
         """The range's 95% margin of the mean (Student's t): "±0.4"; none below two answers."""
         margin = self.ces.margin_of_error
-        return "" if margin is None else f"±{margin:.1f}"
+        return "" if margin is None else f"±{one_decimal(margin)}"
 
     @property
     def few_csat(self) -> bool:
@@ -148,11 +169,11 @@ class Dashboard:
 
     @property
     def cut_name(self) -> str:
-        return CUT_NAMES[self.choices.cut].lower() if self.choices.cut else ""
+        return str(CUT_NAMES[self.choices.cut]).lower() if self.choices.cut else ""
 
     @property
     def cut_note(self) -> str:
-        return CUT_NOTES[self.choices.cut] if self.choices.cut else ""
+        return str(CUT_NOTES[self.choices.cut]) if self.choices.cut else ""
 
     @property
     def significant_count(self) -> int:
@@ -199,7 +220,7 @@ def dashboard_of(shop: Shop, choices: Choices, *, now: datetime) -> Dashboard:
     first, last = periods[0].name, periods[-1].name
     return Dashboard(
         choices=choices,
-        range_name=first if len(periods) == 1 else f"{first} to {last}",
+        range_name=first if len(periods) == 1 else _("%(first)s to %(last)s") % {"first": first, "last": last},
         nps=NpsFigure(nps_total(row.tally for row in nps_rows)),
         latest=latest,
         latest_previous=latest_previous,
@@ -238,6 +259,7 @@ def may_read_numbers(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 
 @require_GET
+@staff_language
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     """Managers and shop admins only: agents get a 403, and another shop's slug is a 404."""
     if not request.user.is_authenticated:
@@ -252,14 +274,18 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
 
     now = timezone.now()
     choices, notices = read_choices(request.GET, shop=shop, today=now.astimezone(shop.tz).date())
+    # What customers said, up to now: a period not over yet is compared with as long a stretch before.
+    since, until = choices.spans[0].start, min(choices.spans[-1].end, now)
     context = {
         "shop": shop,
         "shops": shops,
         "form": DashboardForm(initial=choices.initial, shops=shops),
         "notices": notices,
         "board": dashboard_of(shop, choices, now=now),
-        "as_of": format_datetime(now, Language.ENGLISH, tz=shop.tz),
+        "as_of": as_of(now, tz=shop.tz, calendar=choices.calendar),
         "calendar_name": CALENDAR_NAMES[choices.calendar],
         "period_names": PERIOD_NAMES[choices.period],
+        "talk": talk_of(shop, since=since, until=until, reader=get_language() or "en"),
+        "latest": latest_comments(shop, since=since, until=until),
     }
     return render(request, "work/dashboard.html", context)

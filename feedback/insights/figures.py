@@ -4,10 +4,11 @@ from the period before, and each figure written as text."""
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-import jdatetime
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
 
 from feedback.insights.choices import FEW_ANSWERS
 from feedback.insights.metrics import Row
@@ -21,11 +22,13 @@ from feedback.insights.tallies import (
     csat_changed_significantly,
     nps_changed_significantly,
 )
+from surveys import localise
 
-# --- Words and numbers -------------------------------------------------------------------------
+# --- Words and numbers, in the page's language (surveys.localise) ------------------------------
 
-_GREGORIAN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-MINUS = "\u2212"
+
+def language() -> str:
+    return get_language() or "en"
 
 
 def whole(value: float) -> int:
@@ -34,13 +37,12 @@ def whole(value: float) -> int:
 
 
 def signed(value: float) -> str:
-    """An NPS as a reader writes it: +34, −12, 0."""
-    number = whole(value)
-    return f"+{number}" if number > 0 else f"{MINUS}{-number}" if number < 0 else "0"
+    """An NPS or a change as a reader writes it: +34, −12, 0 (the sign says the direction)."""
+    return localise.format_signed(whole(value), language())
 
 
 def percent(value: float | None) -> str:
-    return "—" if value is None else f"{whole(value)}%"
+    return "—" if value is None else localise.format_percent(whole(value), language())
 
 
 def share(part: int, of: int) -> str:
@@ -48,27 +50,27 @@ def share(part: int, of: int) -> str:
 
 
 def count(number: int) -> str:
-    return f"{number:,}"
+    return localise.format_number(number, language())
+
+
+def one_decimal(value: float) -> str:
+    return localise.format_number(value, language(), places=1)
 
 
 def duration(value: timedelta | None) -> str:
     """A mean time, as precise as it is worth: 40 min, 5.5 h, 3.2 days."""
-    if value is None:
-        return "—"
-    minutes = value.total_seconds() / 60
-    if minutes < 60:
-        return f"{max(whole(minutes), 1)} min"
-    if minutes < 48 * 60:
-        return f"{minutes / 60:.1f} h"
-    return f"{minutes / (24 * 60):.1f} days"
+    return "—" if value is None else localise.format_mean_duration(value, language())
 
 
-def calendar_date(day: date, calendar: Calendar) -> tuple[int, str, int]:
-    """Day, month name and year of a day in the calendar: (4, "Azar", 1405) or (25, "Nov", 2026)."""
-    if calendar == Calendar.JALALI:
-        jalali = jdatetime.date.fromgregorian(date=day)
-        return jalali.day, jdatetime.date.j_months_en[jalali.month - 1], jalali.year
-    return day.day, _GREGORIAN_MONTHS[day.month - 1], day.year
+def calendar_date(day: date, calendar: Calendar) -> tuple[str, str, str]:
+    """Day, month name and year of a day in the calendar: ("4", "Azar", "1405"), ("25", "Nov",
+    "2026"), in Persian ("۴", "آذر", "۱۴۰۵")."""
+    return localise.calendar_parts(day, language(), jalali=calendar == Calendar.JALALI)
+
+
+def day_name(day: date, calendar: Calendar) -> str:
+    number, month, year = calendar_date(day, calendar)
+    return f"{number} {month} {year}"
 
 
 def period_name(span: Span, *, period: Period, calendar: Calendar) -> str:
@@ -77,14 +79,38 @@ def period_name(span: Span, *, period: Period, calendar: Calendar) -> str:
     if period == Period.MONTH:
         return f"{month} {year}"
     if period == Period.WEEK:
-        return f"week of {day} {month} {year}"
+        return _("week of %(day)s") % {"day": f"{day} {month} {year}"}
     return f"{day} {month} {year}"
 
 
 def axis_label(span: Span, *, period: Period, calendar: Calendar) -> tuple[str, str]:
     """A period under the chart: the month (or day) and, on a second line, its year."""
     day, month, year = calendar_date(span.first_day, calendar)
-    return (month if period == Period.MONTH else f"{day} {month}"), str(year)
+    return (month if period == Period.MONTH else f"{day} {month}"), year
+
+
+def as_of(moment: datetime, *, tz: tzinfo, calendar: Calendar) -> str:
+    """When the numbers were counted, in the page's calendar: "4 Azar 1405, 14:30"."""
+    local = moment.astimezone(tz)
+    clock = localise.localise_digits(f"{local:%H:%M}", language())
+    return f"{day_name(local.date(), calendar)}{'، ' if language() == 'fa' else ', '}{clock}"
+
+
+def _moved(direction: str, amount: str) -> str:
+    """A change said once, by a word and a number without a sign: "up 5 points"."""
+    if direction == "up":
+        return _("up %(amount)s") % {"amount": amount}
+    if direction == "down":
+        return _("down %(amount)s") % {"amount": amount}
+    return _("about the same")
+
+
+def _verdict(significant: bool) -> str:
+    return _("a significant change") if significant else _("within chance, not a significant change")
+
+
+def points(number: int) -> str:
+    return ngettext("%(count)s point", "%(count)s points", number) % {"count": count(number)}
 
 
 # --- The range's numbers: the period tallies added up -----------------------------------------
@@ -131,14 +157,17 @@ class Change:
     @property
     def badge(self) -> str:
         if not self.significant:
-            return "No significant change"
-        return {"up": "Significant rise", "down": "Significant fall"}.get(self.direction, "Significant change")
+            return _("No significant change")
+        if self.direction == "up":
+            return _("Significant rise")
+        return _("Significant fall") if self.direction == "down" else _("Significant change")
 
     @property
     def words(self) -> str:
-        moved = "about the same" if self.direction == "same" else f"{self.direction} {self.points} points"
-        verdict = "a significant change" if self.significant else "within chance, not a significant change"
-        return f"{moved}: {verdict}"
+        return _("%(moved)s: %(verdict)s") % {
+            "moved": _moved(self.direction, points(self.points)),
+            "verdict": _verdict(self.significant),
+        }
 
 
 def change_of(row: Row[NpsTally]) -> Change | None:
@@ -175,16 +204,17 @@ class ScoreChange:
     @property
     def badge(self) -> str:
         if self.significant is None:
-            return "Nothing to compare"
+            return _("Nothing to compare")
         return Change(direction=self.direction, points=0, significant=self.significant).badge
 
     @property
     def words(self) -> str:
         if self.significant is None:
-            return f"{self.previous_period} had too few answers to compare with"
-        moved = "about the same" if self.direction == "same" else f"{self.direction} {self.amount}"
-        verdict = "a significant change" if self.significant else "within chance, not a significant change"
-        return f"{moved}: {verdict}"
+            return _("%(period)s had too few answers to compare with") % {"period": self.previous_period}
+        return _("%(moved)s: %(verdict)s") % {
+            "moved": _moved(self.direction, self.amount),
+            "verdict": _verdict(self.significant),
+        }
 
 
 def _direction(difference: float) -> str:
@@ -205,15 +235,15 @@ def csat_change(
         return None
     row = rows[index]
     # The difference of the whole percentages shown, so the reader's subtraction agrees.
-    points = whole(row.tally.score or 0) - whole(row.previous.score or 0)
+    moved = whole(row.tally.score or 0) - whole(row.previous.score or 0)
     return ScoreChange(
         period=names[index],
         so_far=row.span.end > now,
         value=percent(row.tally.score),
         previous_period=names[index - 1] if index else lead_name,
         previous_value=percent(row.previous.score),
-        direction=_direction(points),
-        amount=f"{abs(points)} point{'s' if abs(points) != 1 else ''}",
+        direction=_direction(moved),
+        amount=points(abs(moved)),
         significant=csat_changed_significantly(row.tally, row.previous),
     )
 
@@ -227,7 +257,10 @@ def ces_change(
         return None
     row = rows[index]
     shown, previous = mean_text(row.tally.score), mean_text(row.previous.score)
-    difference = float(shown) - float(previous) if row.previous.score is not None else 0.0
+    # The difference of the one-decimal means shown, so the reader's subtraction agrees.
+    difference = (
+        round(row.tally.score or 0, 1) - round(row.previous.score, 1) if row.previous.score is not None else 0.0
+    )
     return ScoreChange(
         period=names[index],
         so_far=row.span.end > now,
@@ -235,14 +268,14 @@ def ces_change(
         previous_period=names[index - 1] if index else lead_name,
         previous_value=previous,
         direction=_direction(round(difference, 1)),
-        amount=f"{abs(difference):.1f}",
+        amount=one_decimal(abs(difference)),
         significant=ces_changed_significantly(row.tally, row.previous),
     )
 
 
 def mean_text(value: float | None) -> str:
     """A CES mean as the card shows it: one decimal."""
-    return "—" if value is None else f"{value:.1f}"
+    return "—" if value is None else one_decimal(value)
 
 
 @dataclass(frozen=True)
@@ -258,7 +291,7 @@ class NpsFigure:
     @property
     def margin(self) -> str:
         margin = self.tally.margin_of_error
-        return "" if margin is None else f"±{whole(margin)}"
+        return "" if margin is None else f"±{count(whole(margin))}"
 
     @property
     def responses(self) -> str:

@@ -478,7 +478,7 @@ def test_another_shops_manager_cannot_pick_this_shop(shop, survey, staff_of):
 
     assert client.get("/dashboard/", {"shop": shop.slug}).status_code == 404
     own = get(client)
-    assert '<span class="h1-sub">Elsewhere</span>' in own
+    assert '<span class="h1-sub"><bdi>Elsewhere</bdi></span>' in own
     assert figure(own, "nps") == "—"
 
 
@@ -493,8 +493,8 @@ def test_a_manager_of_several_shops_picks_one(shop, survey, staff_of):
     first = get(client)  # the first by name, until one is picked
     picked = get(client, shop=shop.slug)
 
-    assert '<span class="h1-sub">Another shop</span>' in first
-    assert '<span class="h1-sub">Tehran Books</span>' in picked
+    assert '<span class="h1-sub"><bdi>Another shop</bdi></span>' in first
+    assert '<span class="h1-sub"><bdi>Tehran Books</bdi></span>' in picked
     assert figure(picked, "nps") == "−100"
     assert '<select name="shop"' in picked
 
@@ -528,8 +528,10 @@ def test_the_page_takes_the_same_queries_however_many_periods_and_groups(
 
     # Session and user; the user's shops; NPS, CSAT and CES (each its questions, then one aggregate);
     # the response rate; the recovery; with a cut, the NPS by group (its questions, one aggregate);
-    # whether the top bar links to the dashboard.
-    with django_assert_num_queries(14 if cut else 12):
+    # whether the top bar links to the dashboard; the staff member's language (their setting, then
+    # their first shop's); what customers talk about (theme counts, comments counted, the latest;
+    # the quotes only when there are themes).
+    with django_assert_num_queries(19 if cut else 17):
         page = get(manager, since=since, by=cut)
 
     assert len(attributes(page, "data-point")) == months

@@ -133,6 +133,8 @@ PAGES = {
     "login_code": ("get", {}, everyone(LOGIN)),
     "logout": ("get", {}, everyone(405)),
     "two_factor": ("get", {}, staff(200)),
+    # The header's language switch: each staff member's own setting, back to the work list.
+    "staff_language": ("post", {}, staff(302)),
     "worklist": ("get", {}, staff(200)),
     # The filter form: back to the work list with the search's key.
     "worklist_search": ("post", {}, staff(302)),

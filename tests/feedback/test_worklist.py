@@ -780,3 +780,78 @@ def test_the_queue_filters_by_theme_and_product(signed_in, survey):
     assert f"/cases/{about_price.pk}/" in tea
     assert f"/cases/{about_delivery.pk}/" not in tea
     assert f"/cases/{about_price.pk}/" in sku
+
+
+# --- What the pages show: what was bought, when it was flagged, which question scored low ------
+
+
+def test_the_case_page_shows_what_the_customer_bought(signed_in, survey):
+    from surveys.models import OrderLine
+
+    case = case_in(survey, comment="The lamp came broken.")
+    order = case.response.invitation.order
+    OrderLine.objects.create(
+        order=order, sku="LMP-1", product_name="Desk lamp", quantity=2, unit_price=Decimal("19.90")
+    )
+    OrderLine.objects.create(order=order, sku="", product_name="Bulb", quantity=6)
+
+    page = signed_in.get(f"/cases/{case.pk}/").text
+
+    lines = re.findall(r"<tr>\s*<td><bdi>([^<]+)</bdi>.*?</td>\s*<td class=\"num\">(\d+)</td>", page, re.S)
+    assert lines == [("Desk lamp", "2"), ("Bulb", "6")]
+    assert "19.90 EUR" in page
+
+
+def test_the_case_page_with_many_lines_makes_as_many_queries_as_with_one(signed_in, survey, django_assert_num_queries):
+    from surveys.models import OrderLine
+
+    case = case_in(survey, comment="Broken.")
+    order = case.response.invitation.order
+    OrderLine.objects.create(order=order, product_name="One", quantity=1)
+    one = count_queries(signed_in, f"/cases/{case.pk}/")
+    OrderLine.objects.bulk_create([OrderLine(order=order, product_name=f"More {n}", quantity=n) for n in range(1, 3)])
+
+    with django_assert_num_queries(one):
+        signed_in.get(f"/cases/{case.pk}/")
+
+
+def test_the_queue_says_when_each_case_was_flagged(signed_in, survey):
+    now = timezone.now()
+    case_in(survey, created_at=now - timedelta(hours=5, minutes=10))
+
+    response = signed_in.get("/cases/")
+
+    [row] = response.context["rows"]
+    assert row.flagged == "5 h"
+    assert "flagged 5 h ago" in response.text
+
+
+def test_low_csat_says_which_question_scored_low(signed_in, survey):
+    from feedback.models import Answer
+    from surveys.models import Question
+
+    question = Question.objects.create(survey=survey, kind=Question.Kind.CSAT, position=2, text="How was the delivery?")
+    response = ResponseFactory(invitation__survey=survey, score=9)
+    Answer.objects.create(response=response, question=question, score=1)
+    case = flag_response(response)
+    assert case is not None
+    assert case.reasons == ["low_csat"]
+
+    queue_page = signed_in.get("/cases/").text
+    case_page = signed_in.get(f"/cases/{case.pk}/").text
+
+    assert "<li>Low CSAT: \u2068How was the delivery?\u2069 1/5</li>" in queue_page
+    assert "<li>Low satisfaction (CSAT 1–2): \u2068How was the delivery?\u2069 1/5</li>" in case_page
+
+
+def test_a_refused_reply_leaves_no_first_contact_on_the_page(signed_in, survey, mailbox):
+    # The mail server refuses this address: nothing was sent, so nobody was contacted.
+    case = case_in(survey, invitation__order__customer__email="nobody@example.com")
+
+    response = signed_in.post(f"/cases/{case.pk}/reply/", {"text": "Hello?"})
+
+    assert response.status_code == 502
+    assert "First contact" not in response.text
+    assert response.context["due"].state != "met"
+    case.refresh_from_db()
+    assert case.first_contact_at is None
