@@ -102,12 +102,14 @@ class NgramScorer:
                 grams.append(padded)
                 break
             grams += [padded[i : i + n] for i in range(size - n + 1)]
-        known = tuple(gram for gram in grams if gram in self.characters)
-        entry = (
-            known,
-            sum(self.characters[gram][1] for gram in known),
-            sum(self.characters[gram][0] ** 2 for gram in known),
-        )
+        known, total, norm = [], 0.0, 0.0
+        for gram in grams:
+            found = self.characters.get(gram)
+            if found is not None:
+                known.append(gram)
+                total += found[1]
+                norm += found[0] * found[0]
+        entry = (tuple(known), total, norm)
         if len(self._known_in) >= self._WORDS_KEPT:
             self._known_in.clear()
         self._known_in[word] = entry
