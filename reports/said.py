@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Length
 
 from feedback.insights.periods import Calendar, Period, Span, periods_back
@@ -113,9 +113,11 @@ def _proportion_z(hits: int, total: int, base_hits: int, base_total: int) -> flo
     return (hits / total - base_hits / base_total) / spread if spread else 0.0
 
 
-def quotes_of(shop: Shop, span: Span, label: str) -> list[Quote]:
-    """The month's clearest comments of one feeling, the most strongly felt first; from
-    different customers, of a length that reads well in a report."""
+def quotes_of(shop: Shop, span: Span, label: str, *, language: str = "") -> list[Quote]:
+    """The month's clearest comments of one feeling, those in the report's `language` first,
+    then the most strongly felt; from different customers, of a length that reads well in a
+    report. (Ranked by feeling alone, a Persian edition quoted English comments only: English
+    praise reads stronger to the analyzers than Persian.)"""
     nps = Answer.objects.filter(response=OuterRef("answer__response"), question__kind=Question.Kind.NPS)
     found = (
         _comments(shop, span.start, span.end)
@@ -123,7 +125,12 @@ def quotes_of(shop: Shop, span: Span, label: str) -> list[Quote]:
         .annotate(length=Length("answer__text"))
         .filter(length__gte=QUOTABLE_LENGTH[0], length__lte=QUOTABLE_LENGTH[1])
         .annotate(score=Subquery(nps.values("score")[:1]))
-        .order_by(F("polarity").desc() if label == SentimentScore.Label.POSITIVE else F("polarity").asc(), "pk")
+        .annotate(other_language=Case(When(language=language, then=Value(0)), default=Value(1)))
+        .order_by(
+            "other_language",
+            F("polarity").desc() if label == SentimentScore.Label.POSITIVE else F("polarity").asc(),
+            "pk",
+        )
         .values("answer__text", "answer__response__customer_id", "score", "polarity", "answer__response__submitted_at")
     )
     quotes: list[Quote] = []

@@ -178,6 +178,25 @@ def test_quotes_are_the_clearest_comments_each_from_another_customer_and_said_on
     ]
 
 
+def test_the_persian_edition_quotes_persian_comments_first(survey):
+    answered(survey, at(10, 2), 10, "Absolutely wonderful service, I love this shop!")
+    answered(survey, at(10, 3), 10, "Perfect, amazing quality, the best shop ever!")
+    answered(survey, at(10, 4), 9, "کیفیت خوب بود و به موقع رسید، ممنون")
+    answered(survey, at(10, 5), 1, "Terrible. Broken on arrival and nobody answers my emails.")
+    answered(survey, at(10, 6), 2, "بسته خراب رسید و کسی جواب نداد")
+    for response in survey.shop.responses.all():
+        analyse_response(response)
+
+    persian = monthly_report_data(survey.shop, month=OCTOBER, now=NOW, language="fa")
+    english = monthly_report_data(survey.shop, month=OCTOBER, now=NOW, language="en")
+
+    assert persian.praise[0].text == "کیفیت خوب بود و به موقع رسید، ممنون"
+    assert persian.complaints[0].text == "بسته خراب رسید و کسی جواب نداد"
+    assert english.praise[0].text != "کیفیت خوب بود و به موقع رسید، ممنون"
+    assert english.complaints[0].text == "Terrible. Broken on arrival and nobody answers my emails."
+    assert len(persian.praise) == len(english.praise) == 3
+
+
 def test_products_with_enough_answers_are_compared_with_the_rest_of_the_shop(survey):
     for number in range(12):
         response = answered(survey, at(10, 1 + number), 2, "The zipper broke, poor quality")
