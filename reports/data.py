@@ -42,6 +42,11 @@ class Change:
         return self.current.score - self.previous.score
 
     @property
+    def size(self) -> float | None:
+        """How far it moved, without its sign: for "down 39 points" (the word says which way)."""
+        return abs(self.points) if self.points is not None else None
+
+    @property
     def significant(self) -> bool | None:
         return nps_changed_significantly(self.current, self.previous)
 

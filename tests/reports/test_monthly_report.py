@@ -94,6 +94,25 @@ def test_the_english_pdf_says_what_the_database_holds(october):
     assert "Are customers coming back?" in text
 
 
+def test_a_fall_is_said_once_by_its_word_not_by_a_word_and_a_minus(october):
+    survey = october.surveys.get()
+    for day in range(1, 21):
+        ResponseFactory(invitation__survey=survey, submitted_at=datetime(2026, 9, day, 9, tzinfo=TEHRAN), score=10)
+    for day in range(1, 11):
+        ResponseFactory(invitation__survey=survey, submitted_at=datetime(2026, 10, day, 10, tzinfo=TEHRAN), score=1)
+    report = monthly_report_data(october, month=OCTOBER)
+
+    text = " ".join(pdf_text(render_monthly_report(report)).split())
+
+    fall = report.headline.vs_previous_month.points
+    assert fall is not None
+    assert fall < 0
+    assert report.headline.vs_previous_month.significant
+    assert f"Down {round(-fall)} points on last month" in text
+    assert f"Down −{round(-fall)}" not in text
+    assert f"Down -{round(-fall)}" not in text
+
+
 def test_the_persian_edition_is_persian_right_to_left_with_jalali_dates(october):
     # Mehr 1405: 23 Sep – 22 Oct 2026.
     report = monthly_report_data(october, month=OCTOBER, calendar=Calendar.JALALI, language=Language.PERSIAN)
