@@ -1,5 +1,7 @@
 """The Persian texts: every one translated, and the compiled catalogue in step with the source."""
 
+import re
+
 import polib
 from django.utils import translation
 
@@ -33,3 +35,12 @@ def _served(entry: polib.POEntry) -> str:
     if entry.msgid_plural:
         return translation.ngettext(entry.msgid, entry.msgid_plural, 1)
     return translation.gettext(entry.msgid)
+
+
+def test_a_latin_word_before_persian_digits_is_kept_apart_from_them():
+    # Right to left, "NPS ۰" is one left-to-right run and "منتقد (NPS ۰ تا ۶)" would read
+    # "منتقد (۰ NPS تا ۶)"; a right-to-left mark between them keeps the digits in the sentence.
+    joined = re.compile(r"[A-Za-z]+ [۰-۹]")
+    entries = [entry for entry in polib.pofile(str(CATALOGUE)) if not entry.obsolete]
+
+    assert [entry.msgstr for entry in entries if joined.search(entry.msgstr)] == []
