@@ -38,6 +38,7 @@ class FlaggedRow:
     owner: str
     status: str  # FollowUp.Status code
     flagged_at: datetime
+    answered_at: datetime
     time_to_first_contact: timedelta | None
     resolution: str
     goodwill: str
@@ -98,6 +99,7 @@ def _flagged_row(case: FollowUp, now: datetime) -> FlaggedRow:
         owner=case.assignee.get_full_name() or case.assignee.get_username() if case.assignee else "",
         status=case.status,
         flagged_at=case.created_at,
+        answered_at=response.submitted_at,
         time_to_first_contact=case.first_contact_at - case.created_at if case.first_contact_at else None,
         resolution=case.resolution,
         goodwill=case.goodwill,
@@ -108,8 +110,14 @@ def _flagged_row(case: FollowUp, now: datetime) -> FlaggedRow:
 
 
 def _sla(case: FollowUp, now: datetime) -> str:
+    """Met or late by the first contact; an open case nobody contacted is overdue past its due
+    time, else due. A case closed without a contact (the customer could not be reached, or it
+    was settled without a word) has no contact to time: it counts in neither, so the summary's
+    "never contacted" are exactly the open, uncontacted cases the list marks overdue."""
     if case.due_at is None:
         return Sla.NONE
     if case.first_contact_at is not None:
         return Sla.MET if case.first_contact_at <= case.due_at else Sla.LATE
-    return Sla.OVERDUE if case.due_at < now or case.is_closed else Sla.DUE
+    if case.is_closed:
+        return Sla.NONE
+    return Sla.OVERDUE if case.due_at < now else Sla.DUE

@@ -1,5 +1,6 @@
 """The only module that imports WeasyPrint: the report's data laid out as a PDF."""
 
+from datetime import UTC, tzinfo
 from functools import partial
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from weasyprint import HTML
 
+from feedback.insights.periods import Calendar
 from feedback.models import FollowUp
 from reports import charts
 from reports import format as fmt
@@ -73,7 +75,10 @@ def report_context(report: MonthlyReport) -> dict[str, object]:
             {**vars(product), "complaint": theme_label(product.top_complaint) if product.top_complaint else ""}
             for product in report.products
         ],
-        "flagged": [_flagged_for_reading(row) for row in report.flagged],
+        "flagged": [
+            _flagged_for_reading(row, calendar=report.calendar, tz=report.month.start.tzinfo or UTC)
+            for row in report.flagged
+        ],
         # The list's own header, in the page margin of each of its pages (the list is no table).
         "list_header": _("Flagged customers: name · email · order · score, then why and what we did"),
         "recovery_rate": None if recovery_rate is None else 100 * recovery_rate,
@@ -82,7 +87,9 @@ def report_context(report: MonthlyReport) -> dict[str, object]:
     }
 
 
-def _flagged_for_reading(row: FlaggedRow) -> dict[str, str]:
+def _flagged_for_reading(
+    row: FlaggedRow, *, calendar: Calendar = Calendar.GREGORIAN, tz: tzinfo = UTC
+) -> dict[str, str]:
     """A flagged customer as two lines of plain text: who (name, email, order, score), then why
     and what the support team did; and the mark beside it (late, or bought again).
 
@@ -98,10 +105,14 @@ def _flagged_for_reading(row: FlaggedRow) -> dict[str, str]:
         "order": fmt.isolated(row.order),
         "score": fmt.number(row.score, language),
     }
+    who += " · " + _("answered %(day)s") % {"day": fmt.day_name(row.answered_at, calendar, language, tz=tz)}
     if row.top_percent is not None:
         # Revenue at risk: one of the customers the shop can least afford to lose.
         who += " · " + _("top %(percent)s by spend") % {"percent": fmt.percent(row.top_percent, language)}
-    handling = [row.owner or _("nobody yet"), str(FollowUp.Status(row.status).label)]
+    # Nobody owning a closed case is no news: "nobody yet" is for the open ones.
+    closed = row.status in (FollowUp.Status.RESOLVED, FollowUp.Status.NO_CONTACT)
+    handling = [row.owner] if row.owner else [] if closed else [_("nobody yet")]
+    handling.append(str(FollowUp.Status(row.status).label))
     if row.time_to_first_contact is not None:
         handling.append(_("first contact after %(time)s") % {"time": fmt.duration(row.time_to_first_contact, language)})
     if row.resolution:

@@ -251,7 +251,27 @@ def test_flagged_customers_with_their_case_and_whether_they_came_back(survey):
     assert (third.came_back, third.sla, third.time_to_first_contact) == (None, Sla.OVERDUE, None)
     assert third.customer == never.customer.name
     assert (report.sla.met, report.sla.late, report.sla.overdue, report.sla.met_rate) == (1, 1, 1, 100 / 3)
+    assert third.answered_at == at(10, 5, 10)
     assert (report.recovery.cases, report.recovery.resolved, report.recovery.came_back) == (3, 2, 1)
+
+
+def test_the_list_says_when_each_customer_answered_and_a_closed_case_has_no_sla_to_miss(survey):
+    open_case = answered(survey, at(10, 3, 10), 1, flag=True, external_id="A-1").follow_up
+    settled = answered(survey, at(10, 5, 10), 0, flag=True, external_id="A-2").follow_up
+    # Closed after its due time without anyone contacting the customer: not "never contacted".
+    FollowUp.objects.filter(pk=settled.pk).update(status=FollowUp.Status.NO_CONTACT, resolved_at=at(10, 25))
+
+    report = monthly_report_data(survey.shop, month=OCTOBER, now=NOW, calendar=Calendar.JALALI)
+    first, second = report.flagged
+    with translation.override("fa"):
+        listed = [_flagged_for_reading(row, calendar=Calendar.JALALI, tz=TEHRAN) for row in (first, second)]
+
+    assert (first.sla, second.sla) == (Sla.OVERDUE, Sla.NONE)
+    assert (report.sla.overdue, report.sla.late, report.sla.met) == (1, 0, 0)  # "1 never contacted": the open one
+    assert "پاسخ در ۱۱ مهر ۱۴۰۵" in listed[0]["who"]  # 3 October 2026
+    assert "بدون مسئول" in listed[0]["what"]  # open: nobody yet
+    assert "بدون مسئول" not in listed[1]["what"]  # closed: nobody owning it is no news
+    assert open_case.pk == first.case_id
 
 
 def test_retention_counts_returning_customers_and_revenue_at_risk(survey):
