@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from feedback.answer_page.answering import submit_answer
+from feedback.casework.flagging import due_time, rules_for
 from feedback.domain import analyse_response
 from feedback.insights.periods import Calendar
 from feedback.models import FollowUp
@@ -126,9 +127,12 @@ class Command(BaseCommand):
                 self._work_on(case, rng, now)
 
     def _work_on(self, case: FollowUp, rng: random.Random, now: datetime) -> None:
-        """Flagged when the customer answered; older cases were mostly called and resolved."""
+        """Flagged when the customer answered, and due by its SLA from then (not from today);
+        older cases were mostly called and resolved."""
         flagged_at = case.response.submitted_at
-        FollowUp.objects.filter(pk=case.pk).update(created_at=flagged_at)
+        rules = rules_for(case.shop)
+        due_at = due_time(flagged_at, hours=rules.sla_hours(case.priority), rules=rules, tz=case.shop.tz)
+        FollowUp.objects.filter(pk=case.pk).update(created_at=flagged_at, due_at=due_at)
         if now - flagged_at < timedelta(days=4) or rng.random() < 0.15:
             return  # still open
         contacted = flagged_at + timedelta(hours=rng.uniform(0.5, 30))
