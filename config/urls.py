@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, include, path
+from django.utils.translation import gettext_lazy as _
 
 from config import health, metrics
 from config.api import api
@@ -40,6 +41,11 @@ provider_webhooks = [
     # Mandrill's view reads its key only when a request comes, so it is checked here.
     and (not str(pattern.name).startswith("mandrill") or "MANDRILL_WEBHOOK_KEY" in settings.ANYMAIL)
 ]
+
+# The admin is Bazgasht's: its own name, and "View site" going to the work list.
+admin.site.site_header = admin.site.site_title = "Bazgasht"
+admin.site.index_title = _("Shop settings")
+admin.site.site_url = "/cases/"
 
 urlpatterns = [
     # Health checks and metrics for load balancers and monitoring (config/health.py, config/metrics.py).

@@ -6,6 +6,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from config.searches import SearchOutsideUrls
 from feedback.accounts import signin
@@ -61,15 +62,23 @@ class CaseEventInline(admin.TabularInline):
 
 @admin.register(FollowUp)
 class FollowUpAdmin(ShopScopedAdmin):
-    list_display = ["pk", "priority", "due_at", "response", "reasons", "status", "assignee", "created_at"]
+    list_display = ["pk", "priority", "due_at", "response", "why", "status", "assignee", "created_at"]
     list_filter = ["status", "priority"]
     list_select_related = ["response__customer", "assignee"]
     readonly_fields = [
-        *["response", "shop", "reasons", "keywords", "priority", "due_at", "status", "assignee"],
+        *["response", "shop", "why", "keywords", "priority", "due_at", "status", "assignee"],
         *["customer_orders", "customer_spend", "first_contact_at", "resolved_at", "resolution", "goodwill"],
         *["goodwill_note", "created_at", "updated_at"],
     ]
     inlines = [CaseNoteInline, CaseEventInline]
+    exclude = ["reasons"]
+
+    @admin.display(description=_("Why flagged"))
+    def why(self, case: FollowUp) -> str:
+        """The reasons as people read them, not the stored list of codes."""
+        return ", ".join(
+            str(FollowUp.Reason(code).label) if code in FollowUp.Reason.values else code for code in case.reasons
+        )
 
 
 @admin.register(FlagRules)

@@ -1,5 +1,6 @@
 """The survey editor (questions inline, with the answer page's live preview) and the invitations."""
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -7,9 +8,12 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.text import slugify
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from surveys.admin.base import SHOP_ADMINS, ShopScopedAdmin
 from surveys.intake.orders import cancel_scheduled
+from surveys.localise import format_duration
 from surveys.models import (
     Invitation,
     Question,
@@ -85,9 +89,18 @@ class QuestionInline(admin.StackedInline):
 @admin.register(Survey)
 class SurveyAdmin(ShopScopedAdmin):
     roles = SHOP_ADMINS
-    list_display = ["name", "shop", "trigger", "delay", "valid_for", "is_active"]
+    list_display = ["name", "shop", "trigger", "sent_after", "answerable_for", "is_active"]
     list_select_related = ["shop"]
     inlines = [QuestionInline]
+
+    @admin.display(description=_("sent after"), ordering="delay")
+    def sent_after(self, survey: Survey) -> str:
+        return _in_words(survey.delay) if survey.delay else str(_("at once"))
+
+    @admin.display(description=_("answerable for"), ordering="valid_for")
+    def answerable_for(self, survey: Survey) -> str:
+        return _in_words(survey.valid_for)
+
     # The change page shows a live preview of the answer page beside the form.
     change_form_template = "admin/surveys/survey/change_form.html"
     fieldsets = [
@@ -128,3 +141,8 @@ class InvitationAdmin(ShopScopedAdmin):
     def cancel(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
         cancelled = cancel_scheduled(queryset, reason=f"cancelled in the admin by {request.user}")
         self.message_user(request, f"{cancelled} scheduled survey(s) cancelled; the others had gone out or stopped.")
+
+
+def _in_words(span: timedelta) -> str:
+    """ "30 days", not "30 00:00:00" (or "۳۰ روز")."""
+    return format_duration(span, get_language() or "en")

@@ -40,6 +40,7 @@ class WebhookDelivery(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(fields=["source", "delivery_id"], name="webhook_delivery_unique_id_per_source")
         ]

@@ -49,3 +49,30 @@ def test_a_customers_page_shows_each_invitations_lifecycle_with_its_reason(clien
     assert "Survey invitations" in html
     assert "Throttled" in html
     assert "already surveyed around 2026-11-03" in html
+
+
+def test_the_admin_is_bazgashts_with_names_durations_and_reasons_as_people_read_them(client, staff_of):
+    from datetime import timedelta
+
+    from feedback.casework.flagging import flag_response
+    from surveys.models import Membership
+    from tests.factories import ResponseFactory, SurveyFactory
+
+    survey = SurveyFactory(delay=timedelta(days=3), valid_for=timedelta(days=30))
+    flag_response(ResponseFactory(invitation__survey=survey, score=2))
+    client.force_login(staff_of(survey.shop, role=Membership.Role.ADMIN))
+
+    index = client.get("/admin/").content.decode()
+    surveys = client.get("/admin/surveys/survey/").content.decode()
+    cases = client.get("/admin/feedback/followup/").content.decode()
+
+    assert "<title>Shop settings | Bazgasht</title>" in index
+    assert "Django administration" not in index
+    assert 'href="/cases/">View site' in index
+    assert "API keys" in index
+    assert "Webhook deliveries" in index
+    assert "<td class=\"field-sent_after\">3 days</td>" in surveys
+    assert "<td class=\"field-answerable_for\">30 days</td>" in surveys
+    assert "00:00:00" not in surveys
+    assert "Detractor (NPS 0–6)" in cases
+    assert "[&quot;detractor&quot;]" not in cases
