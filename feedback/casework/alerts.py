@@ -29,14 +29,18 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from config import mail
 from config.database import record_done
+from feedback.accounts.staff import language_of
 from feedback.casework import outbound
 from feedback.casework.flagging import rules_for
 from feedback.models import Alert, AlertDelivery, CaseEvent, FlagRules, FollowUp
 from surveys.errors import DomainError
+from surveys.localise import format_moment, format_number
+from surveys.models import Language
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +63,36 @@ def wants_alert(case: FollowUp) -> bool:
     return case.priority <= rules_for(case.shop).alert_at_priority and not case.is_closed
 
 
-def alert_text(case: FollowUp) -> str:
+def alert_text(case: FollowUp, *, language: str = Language.ENGLISH) -> str:
+    """One line on the case, in `language`: who, what score, why, when it is due, the link."""
     response = case.response
     customer = response.customer
-    lead = next((a for a in response.answers.all() if a.score is not None), None)
-    score = f", {_SCALE_NAMES.get(lead.question.kind, lead.question.kind)} {lead.score}" if lead else ""
-    reasons = ", ".join(str(FollowUp.Reason(code).label) for code in case.reasons if code in FollowUp.Reason.values)
-    due = f", due {case.due_at.astimezone(case.shop.tz):%a %H:%M}" if case.due_at else ""
-    return (
-        f"[{case.get_priority_display()}] {case.shop.display_name}: {customer.name or customer.email or customer.phone}"
-        f"{score} on order #{response.invitation.order.display_number} ({reasons}){due}. {case_url(case)}"
-    )
+    tz = case.shop.tz
+    with translation.override(language):
+        lead = next((a for a in response.answers.all() if a.score is not None), None)
+        score = ""
+        if lead is not None:
+            scale = _SCALE_NAMES.get(lead.question.kind, lead.question.kind)
+            score = ", " + _("%(scale)s %(score)s") % {"scale": scale, "score": format_number(lead.score, language)}
+        reasons = _(", ").join(
+            str(FollowUp.Reason(code).label) for code in case.reasons if code in FollowUp.Reason.values
+        )
+        due = ""
+        if case.due_at:
+            when = format_moment(case.due_at, language, tz=tz, year=False, weekday=True)
+            due = _(", due %(when)s") % {"when": when}
+        return _(
+            "[%(priority)s] %(shop)s: %(customer)s%(score)s on order #%(order)s (%(reasons)s)%(due)s. %(link)s"
+        ) % {
+            "priority": case.get_priority_display(),
+            "shop": case.shop.display_name,
+            "customer": customer.name or customer.email or customer.phone,
+            "score": score,
+            "order": response.invitation.order.display_number,
+            "reasons": reasons,
+            "due": due,
+            "link": case_url(case),
+        }
 
 
 def case_url(case: FollowUp) -> str:
@@ -82,10 +105,16 @@ def email_alert(case: FollowUp) -> str | None:
     to = (case.assignee.email if case.assignee else "") or rules.alert_email
     if not to:
         return None
-    text = alert_text(case)
+    # In the language its reader works in: the owner's, else the shop's.
+    language = language_of(case.assignee) if case.assignee else case.shop.default_language
+    text = alert_text(case, language=language)
     customer = case.response.customer
-    who = customer.name or customer.email
-    subject = f"[{case.get_priority_display()}] {case.shop.display_name}: {who} needs a call"
+    with translation.override(language):
+        subject = _("[%(priority)s] %(shop)s: %(customer)s needs a call") % {
+            "priority": case.get_priority_display(),
+            "shop": case.shop.display_name,
+            "customer": customer.name or customer.email,
+        }
     mail.message(EmailMessage, subject, text, to=[to]).send()
     record_done(
         lambda: CaseEvent.objects.create(follow_up=case, action="alerted", detail={"email": to}),

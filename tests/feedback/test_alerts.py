@@ -86,6 +86,51 @@ def test_an_urgent_case_emails_the_on_call_address_once(urgent_case, mailbox):
     assert CaseEvent.objects.filter(follow_up=urgent_case, action="alerted").count() == 1
 
 
+def test_the_alert_email_is_in_the_language_of_whoever_reads_it(urgent_case, mailbox, staff_of):
+    from feedback.accounts.models import StaffProfile
+
+    shop = urgent_case.shop
+    shop.default_language = "fa"
+    shop.save(update_fields=["default_language"])
+    FlagRules.objects.create(shop=shop, alert_email="oncall@shop.example")
+
+    alert_case(case_id=urgent_case.pk)  # no owner: the on-call address, in the shop's language
+    [persian] = mailbox.wait_for(1)
+    owner = staff_of(shop)
+    owner.email = "owner@shop.example"
+    owner.save(update_fields=["email"])
+    StaffProfile.objects.create(user=owner, language="en")
+    Alert.objects.all().delete()
+    urgent_case.assignee = owner
+    urgent_case.save(update_fields=["assignee"])
+    alerts.email_alert(urgent_case)  # the owner chose English
+    [_, english] = mailbox.wait_for(2)
+
+    body = persian.get_content()
+    assert persian["Subject"].strip() == f"[فوری] {shop.name}: Nasrin باید تماس گرفته شود"
+    assert "NPS\u200f ۱" in body  # the right-to-left mark keeps the digit in the sentence
+    assert "سفارش" in body
+    assert any(
+        month in body
+        for month in (
+            "فروردین",
+            "اردیبهشت",
+            "خرداد",
+            "تیر",
+            "مرداد",
+            "شهریور",
+            "مهر",
+            "آبان",
+            "آذر",
+            "دی",
+            "بهمن",
+            "اسفند",
+        )
+    )
+    assert english["To"] == "owner@shop.example"
+    assert "Nasrin, NPS 1 on order #" in english.get_content()
+
+
 def test_the_webhook_is_signed_and_slack_can_show_it(urgent_case, receiver):
     handler, url = receiver
     FlagRules.objects.create(shop=urgent_case.shop, alert_webhook_url=url, alert_webhook_secret="s3cret")
