@@ -17,7 +17,7 @@ def test_admin_login_by_keyboard_reaches_the_index(live_server, page: Page) -> N
     page.keyboard.press("Enter")
 
     page.wait_for_url(f"{live_server.url}/admin/")
-    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    expect(page.get_by_role("heading", name="Shop settings")).to_be_visible()
 
 
 def test_the_axe_scan_catches_a_page_that_breaks_the_rules(live_server, page: Page) -> None:
